@@ -1,0 +1,76 @@
+//! What every sample backend shares: `/healthz`, test hooks, JSON access logs, `PORT` from the
+//! environment and graceful shutdown.
+//!
+//! Test hooks (used by the gateway's end-to-end tests to prove forwarding, timeouts and
+//! single attempts):
+//! - `?delay_ms=N` on any request delays the response headers by N ms;
+//! - `ANY /echo` and `/echo/{*rest}` answer with what arrived: method, raw path and query,
+//!   headers, body length and SHA-256 (the body is hashed as it streams, never buffered);
+//! - `GET /_test/download?bytes=N` streams N deterministic bytes (`x-body-sha256` header);
+//! - `GET /_test/status/{code}` answers with that status;
+//! - `GET /_test/hop` answers with hop-by-hop headers a proxy must drop;
+//! - `GET /_test/stats` counts requests (total, by path, cancelled); `DELETE` resets them.
+
+mod hooks;
+mod stats;
+mod store;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::routing::get;
+use axum::Router;
+use serde_json::json;
+
+pub use hooks::{pattern_byte, pattern_sha256};
+pub use stats::Stats;
+pub use store::{not_found, problem, Store};
+
+/// Adds health, test hooks and the logging/delay/counting layer to a service's own routes.
+pub fn app(service: &'static str, routes: Router) -> Router {
+    let stats = Arc::new(Stats::default());
+    routes
+        .route(
+            "/healthz",
+            get(move || async move { axum::Json(json!({"status": "ok", "service": service})) }),
+        )
+        .merge(hooks::routes(service, stats.clone()))
+        .layer(axum::middleware::from_fn_with_state(
+            (service, stats),
+            stats::observe,
+        ))
+}
+
+/// The port to listen on: `PORT` from the environment, else `default`.
+pub fn port(default: u16) -> u16 {
+    std::env::var("PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Serves `app` on 127.0.0.1:`port` until SIGINT or SIGTERM, then drains in-flight requests.
+pub async fn serve(service: &'static str, port: u16, app: Router) -> std::io::Result<()> {
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let bound = listener.local_addr()?;
+    println!(
+        "{}",
+        json!({"event": "listening", "service": service, "addr": bound.to_string()})
+    );
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown())
+        .await?;
+    println!("{}", json!({"event": "stopped", "service": service}));
+    Ok(())
+}
+
+async fn shutdown() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("installing a SIGTERM handler");
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term.recv() => {},
+    }
+}

@@ -1,0 +1,63 @@
+//! Version ids and content checksums.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use gateway::table::RouteDocument;
+use sha2::{Digest, Sha256};
+
+/// Hex SHA-256 over the document's content (not its version or checksum).
+pub fn checksum(doc: &RouteDocument) -> String {
+    let digest = Sha256::digest(doc.checksum_input().as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A new, sortable version id: UTC time to the millisecond plus the checksum's first 8 digits.
+pub fn new_id(checksum: &str) -> String {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock after 1970");
+    format!("{}-{}", utc_stamp(now.as_millis() as u64), &checksum[..8])
+}
+
+/// `20261122T031500123Z` for a time in milliseconds since the epoch.
+fn utc_stamp(ms: u64) -> String {
+    let secs = ms / 1000;
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    let (y, m, d) = civil_from_days(days as i64);
+    format!(
+        "{y:04}{m:02}{d:02}T{:02}{:02}{:02}{:03}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        ms % 1000
+    )
+}
+
+/// Days since 1970-01-01 → (year, month, day) (Howard Hinnant's algorithm).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::utc_stamp;
+
+    #[test]
+    fn stamps_are_utc_calendar_times() {
+        for (ms, want) in [
+            (0, "19700101T000000000Z"),
+            (951_782_400_000, "20000229T000000000Z"),
+            (1_795_317_300_123, "20261122T031500123Z"),
+        ] {
+            assert_eq!(utc_stamp(ms), want);
+        }
+    }
+}

@@ -1,0 +1,107 @@
+//! The route table cache: the first request of an isolate loads the table from KV; later
+//! requests are served from memory while a background task (`waitUntil`) follows the active
+//! pointer. A missing, corrupt or invalid document never replaces a good table.
+
+use std::rc::Rc;
+
+use worker::{Context, Env};
+
+use super::isolate::{self, Config};
+use crate::reload::{follow_pointer, PointerDecision, Reload};
+use crate::table::{version_key, RouteDocument, RouteTable, ACTIVE_KEY};
+
+/// KV binding that holds route tables.
+const KV_BINDING: &str = "ROUTES";
+/// Edge cache TTL for immutable version documents, in seconds.
+const VERSION_CACHE_TTL_S: u64 = 86_400;
+
+/// The table to serve this request with, loading or scheduling a refresh as decided.
+pub async fn current(env: &Env, ctx: &Context, now_ms: f64) -> Option<Rc<RouteTable>> {
+    let config = isolate::config(env);
+    let decision = isolate::with_reload(|state, has_table| {
+        let decision = state.decide(has_table, now_ms, config.refresh_ms);
+        if decision == Reload::ServeAndRefresh {
+            state.refresh_started(now_ms);
+        }
+        decision
+    });
+    match decision {
+        Reload::Serve => {}
+        Reload::LoadNow => refresh(env.clone(), config).await,
+        Reload::ServeAndRefresh => ctx.wait_until(refresh(env.clone(), config)),
+    }
+    isolate::table()
+}
+
+/// Reads the active pointer and, if it moved, the new document; installs it if valid.
+async fn refresh(env: Env, config: Rc<Config>) {
+    let loaded = isolate::table();
+    let outcome = load(&env, &config, loaded.as_deref().map(|t| t.version.as_str())).await;
+    isolate::with_reload(|state, _| state.checked(js_sys::Date::now()));
+    match outcome {
+        Ok(Some(table)) => {
+            worker::console_log!(
+                "{}",
+                serde_json::json!({
+                    "event": "route_table_loaded",
+                    "version": table.version,
+                    "previous": loaded.as_deref().map(|t| t.version.as_str()),
+                    "routes": table.routes().len(),
+                })
+            );
+            isolate::install(Rc::new(table));
+        }
+        Ok(None) => {}
+        Err(error) => worker::console_error!(
+            "{}",
+            serde_json::json!({
+                "event": "route_table_error",
+                "error": error,
+                "serving": loaded.as_deref().map(|t| t.version.as_str()),
+            })
+        ),
+    }
+}
+
+/// `Ok(None)` when the active version is already loaded.
+async fn load(
+    env: &Env,
+    config: &Config,
+    loaded: Option<&str>,
+) -> Result<Option<RouteTable>, String> {
+    let kv = env
+        .kv(KV_BINDING)
+        .map_err(|e| format!("KV binding {KV_BINDING}: {e}"))?;
+    let pointer = kv
+        .get(ACTIVE_KEY)
+        .text()
+        .await
+        .map_err(|e| format!("reading {ACTIVE_KEY}: {e}"))?;
+    let version = match follow_pointer(loaded, pointer.as_deref()) {
+        PointerDecision::Unchanged => return Ok(None),
+        PointerDecision::Missing => return Err(format!("{ACTIVE_KEY} is missing or empty")),
+        PointerDecision::Fetch(version) => version,
+    };
+    let key = version_key(&version);
+    let text = kv
+        .get(&key)
+        .cache_ttl(VERSION_CACHE_TTL_S)
+        .text()
+        .await
+        .map_err(|e| format!("reading {key}: {e}"))?
+        .ok_or_else(|| format!("{ACTIVE_KEY} names {version}, but {key} does not exist"))?;
+    let doc = RouteDocument::from_json(&text)
+        .map_err(|e| format!("{key} is not a route document: {e}"))?;
+    if doc.version != version {
+        return Err(format!("{key} says it is version {}", doc.version));
+    }
+    if doc.environment != config.environment {
+        return Err(format!(
+            "{key} was compiled for environment {}, this gateway serves {}",
+            doc.environment, config.environment
+        ));
+    }
+    RouteTable::try_from(doc)
+        .map(Some)
+        .map_err(|errors| format!("{key} is invalid: {errors}"))
+}

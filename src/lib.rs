@@ -1,0 +1,35 @@
+//! Edge API gateway: a Cloudflare Worker (Rust → WASM) that loads its route table from Workers
+//! KV, matches requests with matchit and forwards each one to exactly one origin, once, within
+//! the route's timeout.
+//!
+//! # Layout
+//!
+//! Pure core — plain data in, decisions out; compiles and is tested natively:
+//! - [`table`]: the route table — `routes.toml` source ([`table::source`]), the JSON document
+//!   in KV ([`table::document`]), validation into a [`table::RouteTable`], and lookup
+//!   (host → path → method, 404/405).
+//! - [`rewrite`]: path rewrites (strip a prefix, or a template of captured parameters).
+//! - [`headers`]: header policy (hop-by-hop removal, `X-Forwarded-*`, request ids).
+//! - [`forward`]: URL splitting, the origin URL, timeout/failure classification.
+//! - [`problem`]: the one error → status and `application/problem+json` mapping.
+//! - [`reload`]: when the per-isolate route table cache is refreshed.
+//! - [`request_id`]: request id generation.
+//! - [`access_log`]: the per-request JSON log line.
+//!
+//! Runtime layer — the only code that touches the `worker` crate, compiled for wasm32 only:
+//! - `edge`: the fetch handler, the KV-backed table cache and the proxying itself.
+//!
+//! Beside this crate: `crates/gatewayctl` (check and publish route tables, using this crate's
+//! validation) and `backends/` (sample origins).
+
+pub mod access_log;
+pub mod forward;
+pub mod headers;
+pub mod problem;
+pub mod reload;
+pub mod request_id;
+pub mod rewrite;
+pub mod table;
+
+#[cfg(target_arch = "wasm32")]
+mod edge;

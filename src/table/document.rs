@@ -1,0 +1,115 @@
+//! The route table wire format: the JSON document the worker reads from KV (format 1).
+//!
+//! `gatewayctl` compiles `routes.toml` into this document for one environment; the worker and
+//! the CLI both turn it into a [`RouteTable`](super::RouteTable) with the same validation.
+//! The format is documented in `docs/route-table-format.md`; bump [`FORMAT`] on any change that
+//! an older worker could misread.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// The document format this build reads and writes.
+pub const FORMAT: u32 = 1;
+
+/// A compiled route table for one environment, as stored in KV.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteDocument {
+    /// Wire format version; must equal [`FORMAT`].
+    pub format: u32,
+    /// Version id, unique per publish (e.g. `20261122T031500Z-3f2a9c1b`).
+    pub version: String,
+    /// Hex SHA-256 of the document's routes and upstreams (identical tables share it).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub checksum: String,
+    /// The environment the origins were resolved for (`local`, `production`, …).
+    pub environment: String,
+    /// Upstreams by name.
+    pub upstreams: BTreeMap<String, UpstreamSpec>,
+    /// Routes, in file order.
+    pub routes: Vec<RouteSpec>,
+}
+
+/// One upstream service, resolved for a single environment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpstreamSpec {
+    /// Origin base URLs (`https://users.example.com`, `http://127.0.0.1:9101`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub origins: Vec<String>,
+    /// A service binding (Fetcher) name to use instead of origin URLs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub binding: Option<String>,
+    /// Default timeout for the origin's response headers, in milliseconds.
+    pub timeout_ms: u64,
+    /// Path probed by health checks.
+    pub health_path: String,
+    /// Names of the secrets that hold a Cloudflare Access service token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_secrets: Option<AccessSecrets>,
+}
+
+/// Names of the worker secrets holding a Cloudflare Access service token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccessSecrets {
+    /// Secret sent as `CF-Access-Client-Id`.
+    pub client_id: String,
+    /// Secret sent as `CF-Access-Client-Secret`.
+    pub client_secret: String,
+}
+
+/// One route. The same shape appears in `routes.toml` and in the document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteSpec {
+    /// Unique, stable id; appears in logs, errors and diffs.
+    pub id: String,
+    /// Methods served; empty means every method.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub methods: Vec<String>,
+    /// Path pattern in matchit 0.9 syntax (`/users/{id}`, `/static/{*rest}`).
+    pub path: String,
+    /// Exact host this route is limited to; absent means any host.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    /// Name of the upstream requests are forwarded to.
+    pub upstream: String,
+    /// How the path is rewritten before forwarding.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rewrite: Option<RewriteSpec>,
+    /// Timeout overriding the upstream's, in milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u64>,
+}
+
+/// A path rewrite: either strip a literal prefix or build the path from a template.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum RewriteSpec {
+    /// Remove this literal prefix (`/api`) from the matched path.
+    StripPrefix(String),
+    /// Build the path from literal text and `{param}` captures (`/v1/users/{id}`).
+    Template(String),
+}
+
+impl RouteDocument {
+    /// Parses a document from JSON text (the KV value).
+    pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(text)
+    }
+
+    /// Serialises the document as compact JSON (the KV value).
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("a route document always serialises")
+    }
+}
+
+/// KV key holding the id of the active version (plain text).
+pub const ACTIVE_KEY: &str = "routes/active";
+
+/// KV key holding the document of `version`; written once, never overwritten.
+pub fn version_key(version: &str) -> String {
+    format!("routes/versions/{version}")
+}

@@ -1,0 +1,183 @@
+//! The validated route table and its lookup: host, then path (matchit), then method.
+//!
+//! A [`RouteTable`] is only ever built by validation ([`RouteTable::try_from`] a
+//! [`RouteDocument`]), so every route in it names an existing upstream, has a path matchit
+//! accepted and a timeout within bounds.
+
+pub mod document;
+pub mod source;
+mod validate;
+
+pub use document::{version_key, ACTIVE_KEY, FORMAT};
+pub use document::{AccessSecrets, RewriteSpec, RouteDocument, RouteSpec, UpstreamSpec};
+pub use validate::{Problem, Subject, ValidationError, ValidationErrors};
+pub use validate::{METHODS, TIMEOUT_MAX_MS, TIMEOUT_MIN_MS};
+
+use crate::rewrite::Rewrite;
+
+/// A validated, ready-to-match route table.
+#[derive(Debug)]
+pub struct RouteTable {
+    /// The version id this table was published as.
+    pub version: String,
+    /// Checksum of the table's content.
+    pub checksum: String,
+    /// The environment its origins belong to.
+    pub environment: String,
+    upstreams: Vec<Upstream>,
+    routes: Vec<Route>,
+    by_host: Vec<(String, PathRouter)>,
+    any_host: PathRouter,
+}
+
+/// A validated upstream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upstream {
+    /// Its name in the route table.
+    pub name: String,
+    /// Where its requests go.
+    pub target: Target,
+    /// Default response-header timeout, in milliseconds.
+    pub timeout_ms: u64,
+    /// Path probed by health checks.
+    pub health_path: String,
+    /// Cloudflare Access service token secret names, if the origin is behind Access.
+    pub access_secrets: Option<AccessSecrets>,
+}
+
+/// Where an upstream's requests go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// Origin base URLs without a trailing slash (`https://users.example.com`).
+    Origins(Vec<String>),
+    /// A service binding (a Fetcher: a Worker or a Workers VPC service).
+    Binding(String),
+}
+
+/// A validated route.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    /// The route's id.
+    pub id: String,
+    /// Methods served; empty means every method.
+    pub methods: Vec<String>,
+    /// The matchit path pattern.
+    pub path: String,
+    /// The exact host the route is limited to.
+    pub host: Option<String>,
+    /// Index of its upstream in the table.
+    upstream: usize,
+    /// The path rewrite, if any.
+    pub rewrite: Option<Rewrite>,
+    /// Effective timeout: the route's own, else its upstream's.
+    pub timeout_ms: u64,
+}
+
+/// The result of looking a request up in the table.
+#[derive(Debug)]
+pub enum Lookup<'t, 'p> {
+    /// A route serves this request.
+    Found(RouteMatch<'t, 'p>),
+    /// No route has this path (for this host).
+    NotFound,
+    /// The path is routed, but not for this method; `allow` is the `Allow` header value.
+    MethodNotAllowed {
+        /// Comma-separated methods the path accepts.
+        allow: &'t str,
+    },
+}
+
+/// A matched route with its upstream and the captured path parameters.
+#[derive(Debug)]
+pub struct RouteMatch<'t, 'p> {
+    /// The route that matched.
+    pub route: &'t Route,
+    /// The route's upstream.
+    pub upstream: &'t Upstream,
+    /// Captured path parameters, still percent-encoded as received.
+    pub params: matchit::Params<'t, 'p>,
+}
+
+/// All routes that share one (host, path) pattern, keyed by method.
+#[derive(Debug, Default)]
+struct Slot {
+    /// (method, route index); a route with no methods is stored under `*`.
+    methods: Vec<(String, usize)>,
+    /// The `Allow` header value for a 405.
+    allow: String,
+}
+
+#[derive(Debug, Default)]
+struct PathRouter {
+    matcher: matchit::Router<usize>,
+    slots: Vec<Slot>,
+}
+
+impl RouteTable {
+    /// Finds the route for a request. `host` may carry a port; `path` is the raw URL path.
+    pub fn lookup<'t, 'p>(&'t self, host: &str, method: &str, path: &'p str) -> Lookup<'t, 'p> {
+        let host = strip_port(host);
+        let host_router = self
+            .by_host
+            .iter()
+            .find(|(h, _)| h.eq_ignore_ascii_case(host))
+            .map(|(_, r)| r);
+        let found = host_router
+            .and_then(|r| r.matcher.at(path).ok().map(|m| (r, m)))
+            .or_else(|| {
+                self.any_host
+                    .matcher
+                    .at(path)
+                    .ok()
+                    .map(|m| (&self.any_host, m))
+            });
+        let Some((router, matched)) = found else {
+            return Lookup::NotFound;
+        };
+        let slot = &router.slots[*matched.value];
+        let route_for = |wanted: &str| {
+            slot.methods
+                .iter()
+                .find(|(m, _)| m == wanted || m == "*")
+                .map(|&(_, i)| i)
+        };
+        let index = route_for(method).or_else(|| {
+            // HEAD is served by the GET route, as every HTTP server does.
+            (method == "HEAD").then(|| route_for("GET")).flatten()
+        });
+        match index {
+            Some(i) => {
+                let route = &self.routes[i];
+                Lookup::Found(RouteMatch {
+                    route,
+                    upstream: &self.upstreams[route.upstream],
+                    params: matched.params,
+                })
+            }
+            None => Lookup::MethodNotAllowed { allow: &slot.allow },
+        }
+    }
+
+    /// Routes in table order.
+    pub fn routes(&self) -> &[Route] {
+        &self.routes
+    }
+
+    /// Upstreams in name order.
+    pub fn upstreams(&self) -> &[Upstream] {
+        &self.upstreams
+    }
+
+    /// The upstream a route forwards to.
+    pub fn upstream_of(&self, route: &Route) -> &Upstream {
+        &self.upstreams[route.upstream]
+    }
+}
+
+/// `api.example.com:8443` → `api.example.com`; IPv6 literals keep their brackets.
+fn strip_port(host: &str) -> &str {
+    match host.rfind(':') {
+        Some(i) if !host[i..].contains(']') => &host[..i],
+        _ => host,
+    }
+}

@@ -1,0 +1,147 @@
+//! The human-edited source, `routes.toml`, and its compilation into a [`RouteDocument`] for one
+//! environment. Parsing the TOML text happens in `gatewayctl`; this module holds the shapes.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::{AccessSecrets, RouteDocument, RouteSpec, UpstreamSpec, FORMAT};
+
+/// Default upstream timeout when `routes.toml` sets none, in milliseconds.
+pub const DEFAULT_TIMEOUT_MS: u64 = 10_000;
+/// Default health path when `routes.toml` sets none.
+pub const DEFAULT_HEALTH_PATH: &str = "/healthz";
+
+/// The whole of `routes.toml`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteFile {
+    /// Upstreams by name.
+    #[serde(default)]
+    pub upstreams: BTreeMap<String, UpstreamSource>,
+    /// Routes, in order (`[[routes]]`).
+    #[serde(default)]
+    pub routes: Vec<RouteSpec>,
+}
+
+/// An upstream as written: shared settings plus one block per environment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpstreamSource {
+    /// Default response-header timeout, in milliseconds.
+    #[serde(default = "default_timeout")]
+    pub timeout_ms: u64,
+    /// Path probed by health checks.
+    #[serde(default = "default_health_path")]
+    pub health_path: String,
+    /// Where the upstream lives in each environment (`[upstreams.users.env.local]`).
+    pub env: BTreeMap<String, EnvTarget>,
+}
+
+/// Where an upstream lives in one environment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnvTarget {
+    /// Origin base URLs: loopback locally, the Cloudflare Tunnel hostname in production.
+    #[serde(default)]
+    pub origins: Vec<String>,
+    /// A service binding name (Worker or Workers VPC service) instead of origins.
+    #[serde(default)]
+    pub binding: Option<String>,
+    /// Secrets holding a Cloudflare Access service token for this environment's origins.
+    #[serde(default)]
+    pub access_secrets: Option<AccessSecrets>,
+}
+
+fn default_timeout() -> u64 {
+    DEFAULT_TIMEOUT_MS
+}
+
+fn default_health_path() -> String {
+    DEFAULT_HEALTH_PATH.to_owned()
+}
+
+/// An upstream that has no block for the requested environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MissingEnvironment {
+    /// The upstream's name.
+    pub upstream: String,
+    /// The environment asked for.
+    pub environment: String,
+}
+
+impl std::fmt::Display for MissingEnvironment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "upstream `{}`: no `[upstreams.{}.env.{}]` block",
+            self.upstream, self.upstream, self.environment
+        )
+    }
+}
+
+impl RouteFile {
+    /// Environments named by any upstream, sorted.
+    pub fn environments(&self) -> Vec<String> {
+        let mut envs: Vec<String> = self
+            .upstreams
+            .values()
+            .flat_map(|u| u.env.keys().cloned())
+            .collect();
+        envs.sort();
+        envs.dedup();
+        envs
+    }
+
+    /// Resolves every upstream for `environment` into an unversioned document.
+    ///
+    /// The result still has to pass validation; `version` and `checksum` are left empty for
+    /// the publisher to fill in ([`RouteDocument::checksum_input`]).
+    pub fn compile(&self, environment: &str) -> Result<RouteDocument, Vec<MissingEnvironment>> {
+        let mut missing = Vec::new();
+        let mut upstreams = BTreeMap::new();
+        for (name, source) in &self.upstreams {
+            let Some(target) = source.env.get(environment) else {
+                missing.push(MissingEnvironment {
+                    upstream: name.clone(),
+                    environment: environment.to_owned(),
+                });
+                continue;
+            };
+            upstreams.insert(
+                name.clone(),
+                UpstreamSpec {
+                    origins: target.origins.clone(),
+                    binding: target.binding.clone(),
+                    timeout_ms: source.timeout_ms,
+                    health_path: source.health_path.clone(),
+                    access_secrets: target.access_secrets.clone(),
+                },
+            );
+        }
+        if !missing.is_empty() {
+            return Err(missing);
+        }
+        Ok(RouteDocument {
+            format: FORMAT,
+            version: String::new(),
+            checksum: String::new(),
+            environment: environment.to_owned(),
+            upstreams,
+            routes: self.routes.clone(),
+        })
+    }
+}
+
+impl RouteDocument {
+    /// The bytes a content checksum covers: everything but `version` and `checksum`, so that
+    /// publishing an identical table twice yields the same checksum.
+    pub fn checksum_input(&self) -> String {
+        let bare = RouteDocument {
+            version: String::new(),
+            checksum: String::new(),
+            ..self.clone()
+        };
+        bare.to_json()
+    }
+}

@@ -1,0 +1,572 @@
+//! Validation: a [`RouteDocument`] becomes a [`RouteTable`] or a list of every problem in it.
+//!
+//! One function serves the worker (on every table load), `gatewayctl check` and the tests, so
+//! what passes `check` is exactly what the worker accepts.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use super::{PathRouter, Route, RouteDocument, RouteSpec, RouteTable, Slot, Target, Upstream};
+use super::{RewriteSpec, UpstreamSpec, FORMAT};
+use crate::rewrite::{self, Rewrite};
+
+/// Methods a route may list.
+pub const METHODS: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+/// Smallest timeout a route or upstream may set, in milliseconds.
+pub const TIMEOUT_MIN_MS: u64 = 10;
+/// Largest timeout, in milliseconds: Cloudflare's edge gives up on an origin after 100 s.
+pub const TIMEOUT_MAX_MS: u64 = 100_000;
+
+/// What a validation error is about.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Subject {
+    /// The document as a whole.
+    Document,
+    /// The upstream with this name.
+    Upstream(String),
+    /// The route with this id (or `routes[i]` when it has none).
+    Route(String),
+}
+
+/// One problem in a route table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Problem {
+    /// The document's `format` is not one this build reads.
+    UnsupportedFormat(u32),
+    /// A required text field is empty.
+    Empty(&'static str),
+    /// An upstream has neither origins nor a binding.
+    NoTarget,
+    /// An upstream has both origins and a binding.
+    OriginsAndBinding,
+    /// An origin URL is unusable.
+    BadOrigin {
+        /// The URL as written.
+        url: String,
+        /// Why it is unusable.
+        reason: &'static str,
+    },
+    /// A timeout outside [`TIMEOUT_MIN_MS`]..=[`TIMEOUT_MAX_MS`].
+    TimeoutOutOfBounds(u64),
+    /// A health path that does not start with `/`.
+    BadHealthPath(String),
+    /// An id with characters outside `A-Za-z0-9._-`.
+    BadId,
+    /// Another route already uses this id.
+    DuplicateId,
+    /// The route names an upstream that does not exist.
+    UnknownUpstream(String),
+    /// A method that is not one of [`METHODS`].
+    BadMethod(String),
+    /// The same method listed twice.
+    RepeatedMethod(String),
+    /// A path written in the old `:id` / `*rest` syntax.
+    OldSyntax {
+        /// The segment as written.
+        found: String,
+        /// What to write instead.
+        write: String,
+    },
+    /// A path matchit rejects (not absolute, bad parameter, misplaced catch-all).
+    BadPath(String),
+    /// The path conflicts with another route's path.
+    Conflict {
+        /// The other route's id.
+        with: String,
+    },
+    /// Another route already serves this method on the same host and path.
+    MethodOverlap {
+        /// The method both routes serve.
+        method: String,
+        /// The other route's id.
+        with: String,
+    },
+    /// A host with a scheme, path, port or upper-case letters.
+    BadHost(String),
+    /// A rewrite that cannot be applied.
+    BadRewrite(String),
+    /// A rewrite template uses a parameter the path does not capture.
+    RewriteUnknownParam(String),
+}
+
+/// A problem and what it is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidationError {
+    /// What the problem is about.
+    pub subject: Subject,
+    /// The problem.
+    pub problem: Problem,
+}
+
+/// Every problem found in a document, in document order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidationErrors(pub Vec<ValidationError>);
+
+impl fmt::Display for Subject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Document => f.write_str("route table"),
+            Self::Upstream(name) => write!(f, "upstream `{name}`"),
+            Self::Route(id) => write!(f, "route `{id}`"),
+        }
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::UnsupportedFormat(n) => {
+                write!(
+                    f,
+                    "format {n} is not supported (this gateway reads format {FORMAT})"
+                )
+            }
+            Self::Empty(field) => write!(f, "`{field}` must not be empty"),
+            Self::NoTarget => f.write_str("needs `origins` or a `binding`"),
+            Self::OriginsAndBinding => f.write_str("has both `origins` and a `binding`; keep one"),
+            Self::BadOrigin { url, reason } => write!(f, "origin `{url}` {reason}"),
+            Self::TimeoutOutOfBounds(ms) => write!(
+                f,
+                "timeout_ms = {ms} is out of bounds ({TIMEOUT_MIN_MS}..={TIMEOUT_MAX_MS})"
+            ),
+            Self::BadHealthPath(p) => write!(f, "health_path `{p}` must start with `/`"),
+            Self::BadId => f.write_str("id may only contain letters, digits, `.`, `_` and `-`"),
+            Self::DuplicateId => f.write_str("id is used by another route"),
+            Self::UnknownUpstream(name) => write!(f, "unknown upstream `{name}`"),
+            Self::BadMethod(m) => match METHODS.iter().find(|k| k.eq_ignore_ascii_case(m)) {
+                Some(k) => write!(f, "method `{m}` must be upper case: write `{k}`"),
+                None => write!(f, "method `{m}` is not one of {}", METHODS.join(", ")),
+            },
+            Self::RepeatedMethod(m) => write!(f, "method `{m}` is listed twice"),
+            Self::OldSyntax { found, write } => write!(
+                f,
+                "path segment `{found}` uses the old syntax: write `{write}` (matchit 0.9)"
+            ),
+            Self::BadPath(why) => write!(f, "path {why}"),
+            Self::Conflict { with } => write!(f, "path conflicts with route `{with}`"),
+            Self::MethodOverlap { method, with } => {
+                write!(
+                    f,
+                    "{method} on this path is already served by route `{with}`"
+                )
+            }
+            Self::BadHost(h) => {
+                write!(
+                    f,
+                    "host `{h}` must be a lower-case host name without scheme, port or path"
+                )
+            }
+            Self::BadRewrite(why) => write!(f, "rewrite {why}"),
+            Self::RewriteUnknownParam(name) => {
+                write!(
+                    f,
+                    "rewrite uses `{{{name}}}`, which the path does not capture"
+                )
+            }
+        }
+    }
+}
+
+impl fmt::Display for ValidationError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.subject, self.problem)
+    }
+}
+
+impl fmt::Display for ValidationErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("\n")?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ValidationErrors {}
+
+/// Collects problems while the table is built.
+#[derive(Default)]
+struct Report(Vec<ValidationError>);
+
+impl Report {
+    fn add(&mut self, subject: &Subject, problem: Problem) {
+        self.0.push(ValidationError {
+            subject: subject.clone(),
+            problem,
+        });
+    }
+}
+
+impl TryFrom<RouteDocument> for RouteTable {
+    type Error = ValidationErrors;
+
+    fn try_from(doc: RouteDocument) -> Result<Self, ValidationErrors> {
+        let mut report = Report::default();
+        let subject = Subject::Document;
+        if doc.format != FORMAT {
+            report.add(&subject, Problem::UnsupportedFormat(doc.format));
+        }
+        if doc.version.is_empty() {
+            report.add(&subject, Problem::Empty("version"));
+        }
+        if doc.environment.is_empty() {
+            report.add(&subject, Problem::Empty("environment"));
+        }
+
+        let upstreams: Vec<Upstream> = doc
+            .upstreams
+            .into_iter()
+            .map(|(name, spec)| upstream(name, spec, &mut report))
+            .collect();
+        let index: HashMap<&str, usize> = upstreams
+            .iter()
+            .enumerate()
+            .map(|(i, u)| (u.name.as_str(), i))
+            .collect();
+
+        let mut seen_ids = HashMap::new();
+        let mut routes = Vec::with_capacity(doc.routes.len());
+        for (i, spec) in doc.routes.into_iter().enumerate() {
+            let subject = route_subject(&spec, i);
+            if spec.id.is_empty() {
+                report.add(&subject, Problem::Empty("id"));
+            } else if !is_id(&spec.id) {
+                report.add(&subject, Problem::BadId);
+            } else if seen_ids.insert(spec.id.clone(), i).is_some() {
+                report.add(&subject, Problem::DuplicateId);
+            }
+            let upstream_index = index.get(spec.upstream.as_str()).copied();
+            if upstream_index.is_none() {
+                report.add(&subject, Problem::UnknownUpstream(spec.upstream.clone()));
+            }
+            let default_timeout = upstream_index.map_or(0, |u| upstreams[u].timeout_ms);
+            routes.push(route(
+                spec,
+                &subject,
+                upstream_index,
+                default_timeout,
+                &mut report,
+            ));
+        }
+
+        let (by_host, any_host) = routers(&routes, &mut report);
+        if !report.0.is_empty() {
+            return Err(ValidationErrors(report.0));
+        }
+        Ok(RouteTable {
+            version: doc.version,
+            checksum: doc.checksum,
+            environment: doc.environment,
+            upstreams,
+            routes,
+            by_host,
+            any_host,
+        })
+    }
+}
+
+fn route_subject(spec: &RouteSpec, i: usize) -> Subject {
+    if spec.id.is_empty() {
+        Subject::Route(format!("routes[{i}]"))
+    } else {
+        Subject::Route(spec.id.clone())
+    }
+}
+
+fn is_id(s: &str) -> bool {
+    s.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+fn check_timeout(ms: u64, subject: &Subject, report: &mut Report) {
+    if !(TIMEOUT_MIN_MS..=TIMEOUT_MAX_MS).contains(&ms) {
+        report.add(subject, Problem::TimeoutOutOfBounds(ms));
+    }
+}
+
+fn upstream(name: String, spec: UpstreamSpec, report: &mut Report) -> Upstream {
+    let subject = Subject::Upstream(name.clone());
+    check_timeout(spec.timeout_ms, &subject, report);
+    if !spec.health_path.starts_with('/') {
+        report.add(&subject, Problem::BadHealthPath(spec.health_path.clone()));
+    }
+    if let Some(access) = &spec.access_secrets {
+        if access.client_id.is_empty() {
+            report.add(&subject, Problem::Empty("access_secrets.client_id"));
+        }
+        if access.client_secret.is_empty() {
+            report.add(&subject, Problem::Empty("access_secrets.client_secret"));
+        }
+    }
+    let target = match (spec.origins.is_empty(), spec.binding) {
+        (true, None) => {
+            report.add(&subject, Problem::NoTarget);
+            Target::Origins(Vec::new())
+        }
+        (false, Some(_)) => {
+            report.add(&subject, Problem::OriginsAndBinding);
+            Target::Origins(Vec::new())
+        }
+        (true, Some(binding)) => {
+            if binding.is_empty() {
+                report.add(&subject, Problem::Empty("binding"));
+            }
+            Target::Binding(binding)
+        }
+        (false, None) => Target::Origins(
+            spec.origins
+                .into_iter()
+                .filter_map(|url| match origin_base(&url) {
+                    Ok(base) => Some(base.to_owned()),
+                    Err(reason) => {
+                        report.add(&subject, Problem::BadOrigin { url, reason });
+                        None
+                    }
+                })
+                .collect(),
+        ),
+    };
+    Upstream {
+        name,
+        target,
+        timeout_ms: spec.timeout_ms,
+        health_path: spec.health_path,
+        access_secrets: spec.access_secrets,
+    }
+}
+
+/// Checks an origin URL and returns it without a trailing slash.
+fn origin_base(url: &str) -> Result<&str, &'static str> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or("must start with http:// or https://")?;
+    let authority = rest.split('/').next().unwrap_or_default();
+    if authority.is_empty() {
+        return Err("has no host");
+    }
+    if authority.contains('@') {
+        return Err("must not carry credentials (use access_secrets)");
+    }
+    if rest.contains(['?', '#']) {
+        return Err("must not have a query or fragment");
+    }
+    if rest.contains(char::is_whitespace) {
+        return Err("must not contain white space");
+    }
+    Ok(url.trim_end_matches('/'))
+}
+
+fn route(
+    spec: RouteSpec,
+    subject: &Subject,
+    upstream: Option<usize>,
+    default_timeout: u64,
+    report: &mut Report,
+) -> Route {
+    for (i, m) in spec.methods.iter().enumerate() {
+        if !METHODS.contains(&m.as_str()) {
+            report.add(subject, Problem::BadMethod(m.clone()));
+        } else if spec.methods[..i].contains(m) {
+            report.add(subject, Problem::RepeatedMethod(m.clone()));
+        }
+    }
+    if let Some(ms) = spec.timeout_ms {
+        check_timeout(ms, subject, report);
+    }
+    if let Some(host) = &spec.host {
+        let ok = !host.is_empty()
+            && host
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-.".contains(&b));
+        if !ok {
+            report.add(subject, Problem::BadHost(host.clone()));
+        }
+    }
+    check_path(&spec.path, subject, report);
+    let rewrite = spec
+        .rewrite
+        .and_then(|r| rewrite_of(r, &spec.path, subject, report));
+    Route {
+        id: spec.id,
+        methods: spec.methods,
+        path: spec.path,
+        host: spec.host,
+        upstream: upstream.unwrap_or(usize::MAX),
+        rewrite,
+        timeout_ms: spec.timeout_ms.unwrap_or(default_timeout),
+    }
+}
+
+/// Rejects the old `:id` / `*rest` syntax with a hint; matchit checks the rest.
+fn check_path(path: &str, subject: &Subject, report: &mut Report) {
+    if !path.starts_with('/') {
+        report.add(subject, Problem::BadPath("must start with `/`".into()));
+        return;
+    }
+    for segment in path.split('/') {
+        let old = segment
+            .strip_prefix(':')
+            .map(|name| format!("{{{name}}}"))
+            .or_else(|| segment.strip_prefix('*').map(|name| format!("{{*{name}}}")));
+        if let Some(write) = old.filter(|w| w.len() > 2) {
+            report.add(
+                subject,
+                Problem::OldSyntax {
+                    found: segment.to_owned(),
+                    write,
+                },
+            );
+        }
+    }
+}
+
+fn rewrite_of(
+    spec: RewriteSpec,
+    path: &str,
+    subject: &Subject,
+    report: &mut Report,
+) -> Option<Rewrite> {
+    match spec {
+        RewriteSpec::StripPrefix(prefix) => {
+            let on_boundary = path
+                .strip_prefix(prefix.as_str())
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'));
+            if !prefix.starts_with('/') || prefix.len() < 2 || prefix.ends_with('/') {
+                report.add(
+                    subject,
+                    Problem::BadRewrite(format!(
+                        "strip_prefix `{prefix}` must start with `/` and not end with `/`"
+                    )),
+                );
+                None
+            } else if prefix.contains(['{', '}']) || !on_boundary {
+                report.add(
+                    subject,
+                    Problem::BadRewrite(format!(
+                        "strip_prefix `{prefix}` must be a literal leading segment of `{path}`"
+                    )),
+                );
+                None
+            } else {
+                Some(Rewrite::StripPrefix(prefix))
+            }
+        }
+        RewriteSpec::Template(text) => match Rewrite::template(&text) {
+            Ok(rewrite) => {
+                let captured = rewrite::captures(path);
+                for name in rewrite.params().filter(|n| !captured.contains(n)) {
+                    report.add(subject, Problem::RewriteUnknownParam(name.to_owned()));
+                }
+                Some(rewrite)
+            }
+            Err(e) => {
+                report.add(
+                    subject,
+                    Problem::BadRewrite(format!("template `{text}` {e}")),
+                );
+                None
+            }
+        },
+    }
+}
+
+/// Groups routes by (host, path), checks method overlaps, and inserts each path into matchit.
+fn routers(routes: &[Route], report: &mut Report) -> (Vec<(String, PathRouter)>, PathRouter) {
+    let mut by_host: Vec<(String, PathRouter)> = Vec::new();
+    let mut any_host = PathRouter::default();
+    // (host, path) -> (router slot, id of the first route on it)
+    let mut slots: HashMap<(Option<&str>, &str), (usize, &str)> = HashMap::new();
+    for (i, route) in routes.iter().enumerate() {
+        let subject = Subject::Route(route.id.clone());
+        let router = match &route.host {
+            None => &mut any_host,
+            Some(h) => match by_host.iter().position(|(x, _)| x == h) {
+                Some(p) => &mut by_host[p].1,
+                None => {
+                    by_host.push((h.clone(), PathRouter::default()));
+                    &mut by_host.last_mut().expect("just pushed").1
+                }
+            },
+        };
+        let key = (route.host.as_deref(), route.path.as_str());
+        let slot = match slots.get(&key) {
+            Some(&(slot, _)) => slot,
+            None => {
+                let slot = router.slots.len();
+                if let Err(e) = router.matcher.insert(route.path.as_str(), slot) {
+                    report.add(&subject, insert_problem(e, &route.host, &slots));
+                    continue;
+                }
+                router.slots.push(Slot::default());
+                slots.insert(key, (slot, route.id.as_str()));
+                slot
+            }
+        };
+        let entry = &mut router.slots[slot];
+        let methods: Vec<&str> = if route.methods.is_empty() {
+            vec!["*"]
+        } else {
+            route.methods.iter().map(String::as_str).collect()
+        };
+        for m in methods {
+            let clash = entry
+                .methods
+                .iter()
+                .find(|(have, _)| have == m || have == "*" || m == "*");
+            if let Some(&(_, other)) = clash {
+                report.add(
+                    &subject,
+                    Problem::MethodOverlap {
+                        method: m.to_owned(),
+                        with: routes[other].id.clone(),
+                    },
+                );
+            } else {
+                entry.methods.push((m.to_owned(), i));
+            }
+        }
+    }
+    for router in by_host.iter_mut().map(|(_, r)| r).chain([&mut any_host]) {
+        for slot in &mut router.slots {
+            slot.allow = allow_header(&slot.methods);
+        }
+    }
+    (by_host, any_host)
+}
+
+fn insert_problem(
+    error: matchit::InsertError,
+    host: &Option<String>,
+    slots: &HashMap<(Option<&str>, &str), (usize, &str)>,
+) -> Problem {
+    match error {
+        matchit::InsertError::Conflict { with } => {
+            let other = slots
+                .get(&(host.as_deref(), with.as_str()))
+                .map(|&(_, id)| id);
+            Problem::Conflict {
+                with: other.unwrap_or(&with).to_owned(),
+            }
+        }
+        other => Problem::BadPath(format!("is rejected by matchit: {other}")),
+    }
+}
+
+fn allow_header(methods: &[(String, usize)]) -> String {
+    if methods.iter().any(|(m, _)| m == "*") {
+        return METHODS.join(", ");
+    }
+    let mut allow: Vec<&str> = METHODS
+        .iter()
+        .copied()
+        .filter(|m| methods.iter().any(|(have, _)| have == m))
+        .collect();
+    if allow.contains(&"GET") && !allow.contains(&"HEAD") {
+        allow.insert(1, "HEAD");
+    }
+    allow.join(", ")
+}
