@@ -101,3 +101,6 @@ async fn serve<'a>(
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

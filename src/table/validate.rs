@@ -518,6 +518,9 @@ fn routers(routes: &[Route], report: &mut Report) -> (Vec<(String, PathRouter)>,
                 .iter()
                 .find(|(have, _)| have == m || have == "*" || m == "*");
             if let Some(&(_, other)) = clash {
+                if other == i {
+                    continue; // a method listed twice in one route is reported once, above
+                }
                 report.add(
                     &subject,
                     Problem::MethodOverlap {

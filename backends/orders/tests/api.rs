@@ -1,0 +1,86 @@
+//! The orders API, through the service value (no socket).
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::{json, Value};
+use tower::ServiceExt;
+
+async fn call(
+    app: &axum::Router,
+    method: &str,
+    uri: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut request = Request::builder().method(method).uri(uri);
+    let body = match body {
+        Some(v) => {
+            request = request.header("content-type", "application/json");
+            Body::from(v.to_string())
+        }
+        None => Body::empty(),
+    };
+    let response = app
+        .clone()
+        .oneshot(request.body(body).unwrap())
+        .await
+        .unwrap();
+    let status = response.status();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+#[tokio::test]
+async fn orders_api() {
+    let app = orders::app();
+    let cases: Vec<(&str, &str, Option<Value>, StatusCode, Value)> = vec![
+        (
+            "GET",
+            "/orders/2",
+            None,
+            StatusCode::OK,
+            json!({"id": 2, "user_id": 2, "item": "compiler", "quantity": 3}),
+        ),
+        ("GET", "/orders/9", None, StatusCode::NOT_FOUND, Value::Null),
+        (
+            "POST",
+            "/orders",
+            Some(json!({"user_id": 1, "item": "punch cards", "quantity": 100})),
+            StatusCode::CREATED,
+            json!({"id": 3, "user_id": 1, "item": "punch cards", "quantity": 100}),
+        ),
+        (
+            "POST",
+            "/orders",
+            Some(json!({"user_id": 1, "item": "x", "quantity": 0})),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Value::Null,
+        ),
+        (
+            "GET",
+            "/orders?user_id=1",
+            None,
+            StatusCode::OK,
+            json!([
+            {"id": 1, "user_id": 1, "item": "analytical engine", "quantity": 1},
+            {"id": 3, "user_id": 1, "item": "punch cards", "quantity": 100}]),
+        ),
+        (
+            "GET",
+            "/healthz",
+            None,
+            StatusCode::OK,
+            json!({"status": "ok", "service": "orders"}),
+        ),
+    ];
+    for (method, uri, body, status, want) in cases {
+        let (got_status, got) = call(&app, method, uri, body).await;
+        assert_eq!(got_status, status, "{method} {uri}");
+        if want != Value::Null {
+            assert_eq!(got, want, "{method} {uri}");
+        }
+    }
+}

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# `npm run dev`: install what is missing, build, then run the local stack (scripts/dev.mjs).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+export PATH="$HOME/.cargo/bin:$PATH"
+cargo build --quiet -p gatewayctl -p users -p orders
+bash scripts/build-worker.sh
+exec node_modules/.bin/node scripts/dev.mjs

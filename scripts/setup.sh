@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs what the gateway needs to build, run and test; each step is skipped when already
+# done, so a second run takes about a second. Safe to run any number of times.
+#   - npm packages (wrangler, Node 22 for wrangler, wasm-opt from binaryen)
+#   - the wasm32-unknown-unknown Rust target
+#   - worker-build and wasm-bindgen-cli, at the versions Cargo.lock pins
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+
+say() { printf '[setup] %s\n' "$*" >&2; }
+
+# The version Cargo.lock records for crate $1.
+locked() { awk -v n="$1" '$0 == "name = \"" n "\"" { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock; }
+
+# npm packages: `npm install` (not `npm ci`: the lock omits other platforms' workerd builds).
+if [ ! -x node_modules/.bin/wrangler ] || [ ! -x node_modules/.bin/node ] ||
+  [ package.json -nt node_modules/.package-lock.json ] ||
+  [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  say "installing npm packages"
+  npm install --no-audit --no-fund --loglevel=error >&2
+fi
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  say "adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown >&2
+fi
+
+want=$(locked worker)
+if [ "$(worker-build --version 2>/dev/null || true)" != "$want" ]; then
+  say "installing worker-build $want (about 6 minutes, once)"
+  cargo install worker-build --version "$want" --locked >&2
+fi
+
+want=$(locked wasm-bindgen)
+if [ "$(wasm-bindgen --version 2>/dev/null || true)" != "wasm-bindgen $want" ]; then
+  # --locked fails on this registry (a pinned dependency is missing); install without it.
+  say "installing wasm-bindgen-cli $want (about 3 minutes, once)"
+  cargo install wasm-bindgen-cli --version "$want" >&2
+fi

@@ -1,0 +1,121 @@
+//! Forwarding decisions: URL splitting, origin URLs (query byte for byte), outcome → status.
+
+use gateway::forward::{origin_url, Failure, UrlParts};
+use gateway::problem::{GatewayError, Problem};
+
+#[test]
+fn urls_split_without_decoding() {
+    let cases = [
+        (
+            "https://api.example.com/users/1?x=1",
+            ("https", "api.example.com", "/users/1", Some("x=1")),
+        ),
+        (
+            "http://localhost:8787/a%2Fb?q=%20&&z",
+            ("http", "localhost:8787", "/a%2Fb", Some("q=%20&&z")),
+        ),
+        ("http://h/", ("http", "h", "/", None)),
+        ("http://h", ("http", "h", "/", None)),
+        ("http://h?x", ("http", "h", "/", Some("x"))),
+        ("http://h/p?", ("http", "h", "/p", Some(""))),
+        ("http://h/p#frag?no", ("http", "h", "/p", None)),
+        ("http://[::1]:8080/p", ("http", "[::1]:8080", "/p", None)),
+    ];
+    for (url, (scheme, host, path, query)) in cases {
+        assert_eq!(
+            UrlParts::split(url),
+            Some(UrlParts {
+                scheme,
+                host,
+                path,
+                query
+            }),
+            "{url}"
+        );
+    }
+    assert_eq!(UrlParts::split("/relative"), None);
+    assert_eq!(UrlParts::split("http:///x"), None);
+}
+
+#[test]
+fn origin_urls_keep_the_query() {
+    for (base, path, query, want) in [
+        (
+            "http://127.0.0.1:9101",
+            "/users/1",
+            None,
+            "http://127.0.0.1:9101/users/1",
+        ),
+        (
+            "https://u.example.com",
+            "/u",
+            Some("a=1&b=%2F&c"),
+            "https://u.example.com/u?a=1&b=%2F&c",
+        ),
+        (
+            "https://u.example.com",
+            "/u",
+            Some(""),
+            "https://u.example.com/u?",
+        ),
+        (
+            "https://u.example.com/base",
+            "/u",
+            Some("x"),
+            "https://u.example.com/base/u?x",
+        ),
+        (
+            "http://o",
+            "/orders?user_id=2",
+            Some("limit=5"),
+            "http://o/orders?user_id=2&limit=5",
+        ),
+        (
+            "http://o",
+            "/orders?user_id=2",
+            Some(""),
+            "http://o/orders?user_id=2",
+        ),
+    ] {
+        assert_eq!(origin_url(base, path, query), want);
+    }
+}
+
+#[test]
+fn one_status_mapping() {
+    for (error, status) in [
+        (GatewayError::NoRoute, 404),
+        (GatewayError::MethodNotAllowed, 405),
+        (GatewayError::NoRouteTable, 503),
+        (GatewayError::OriginTimeout, 504),
+        (GatewayError::OriginFailure, 502),
+        (GatewayError::Internal, 500),
+        (Failure::TimedOut.into(), 504),
+        (Failure::Failed.into(), 502),
+    ] {
+        assert_eq!(error.status(), status, "{error:?}");
+    }
+    assert_eq!(GatewayError::NoRouteTable.retry_after(), Some(5));
+    assert_eq!(GatewayError::OriginTimeout.retry_after(), None);
+}
+
+#[test]
+fn problem_bodies_carry_ids_and_nothing_internal() {
+    let body: serde_json::Value = serde_json::from_str(
+        &Problem::new(GatewayError::OriginTimeout, "req-1", Some("users-get")).to_json(),
+    )
+    .unwrap();
+    assert_eq!(
+        body,
+        serde_json::json!({
+            "type": "about:blank",
+            "status": 504,
+            "title": "Gateway Timeout",
+            "detail": "The upstream did not respond in time. The request was not retried.",
+            "request_id": "req-1",
+            "route_id": "users-get",
+        })
+    );
+    let no_route = Problem::new(GatewayError::NoRoute, "req-2", None).to_json();
+    assert!(!no_route.contains("route_id"), "{no_route}");
+}

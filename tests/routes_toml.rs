@@ -1,0 +1,80 @@
+//! The repository's own routes.toml: it parses, every environment validates, and the sample
+//! requests in the README reach the routes they claim to.
+
+use gateway::table::source::RouteFile;
+use gateway::table::{Lookup, RouteTable, Target};
+
+fn routes_toml() -> RouteFile {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/routes.toml");
+    toml::from_str(&std::fs::read_to_string(path).unwrap()).expect("routes.toml parses")
+}
+
+fn table(env: &str) -> RouteTable {
+    let mut doc = routes_toml()
+        .compile(env)
+        .expect("every upstream has this environment");
+    doc.version = "test".into();
+    RouteTable::try_from(doc).unwrap_or_else(|e| panic!("routes.toml [{env}] is valid:\n{e}"))
+}
+
+#[test]
+fn every_environment_validates() {
+    assert_eq!(routes_toml().environments(), ["local", "production"]);
+    for env in ["local", "production"] {
+        assert!(!table(env).routes().is_empty());
+    }
+}
+
+#[test]
+fn local_origins_are_loopback_and_production_uses_tunnels_with_access() {
+    for u in table("local").upstreams() {
+        let Target::Origins(origins) = &u.target else {
+            panic!("{} has origins", u.name)
+        };
+        assert!(
+            origins.iter().all(|o| o.starts_with("http://127.0.0.1:")),
+            "{}: {origins:?}",
+            u.name
+        );
+        assert!(u.access_secrets.is_none());
+    }
+    for u in table("production").upstreams() {
+        let Target::Origins(origins) = &u.target else {
+            panic!("{} has origins", u.name)
+        };
+        assert!(
+            origins.iter().all(|o| o.starts_with("https://")),
+            "{}: {origins:?}",
+            u.name
+        );
+        assert!(u.access_secrets.is_some(), "{} is behind Access", u.name);
+    }
+}
+
+#[test]
+fn sample_requests_reach_their_routes() {
+    let table = table("local");
+    for (method, path, route, origin_path) in [
+        ("GET", "/api/users", "users-list", "/users"),
+        ("POST", "/api/users", "users-list", "/users"),
+        ("GET", "/api/users/1", "users-get", "/users/1"),
+        (
+            "GET",
+            "/api/users/2/orders",
+            "user-orders",
+            "/orders?user_id=2",
+        ),
+        ("GET", "/api/orders/1", "orders-get", "/orders/1"),
+        ("PUT", "/echo/users/a/b", "users-echo", "/echo/a/b"),
+    ] {
+        let Lookup::Found(m) = table.lookup("localhost:8787", method, path) else {
+            panic!("{method} {path} is routed")
+        };
+        assert_eq!(m.route.id, route, "{method} {path}");
+        let rewritten = match &m.route.rewrite {
+            Some(r) => r.apply(path, |n| m.params.get(n)),
+            None => path.to_owned(),
+        };
+        assert_eq!(rewritten, origin_path, "{method} {path}");
+    }
+}
