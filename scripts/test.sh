@@ -15,7 +15,7 @@ if [ -z "${E2E_ONLY:-}" ]; then
 
   phase "wasm tests: the runtime layer under wasm-bindgen-test (Node)"
   CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
-    cargo test --quiet --target wasm32-unknown-unknown -p gateway --lib
+    cargo test --target wasm32-unknown-unknown -p gateway --lib
 fi
 
 if [ -z "${SKIP_E2E:-}" ]; then
