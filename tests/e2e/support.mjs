@@ -21,9 +21,12 @@ export async function routeFile(dir, ports, name = 'routes.toml', extra = '') {
 }
 
 /** An HTTP/1.1 request with exactly these headers (fetch forbids some hop-by-hop ones). */
+// The request target (path and query) is sent verbatim: `new URL()` would drop a bare `?`.
 export function raw(url, { method = 'GET', headers = {}, body } = {}) {
+  const { hostname, port } = new URL(url);
+  const target = url.slice(url.indexOf('/', url.indexOf('//') + 2));
   return new Promise((resolve, reject) => {
-    const req = request(url, { method, headers }, (res) => {
+    const req = request({ hostname, port, path: target, method, headers }, (res) => {
       const chunks = [];
       res.on('data', (c) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString() }));
