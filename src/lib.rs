@@ -15,6 +15,7 @@
 //! - [`reload`]: when the per-isolate route table cache is refreshed.
 //! - [`request_id`]: request id generation.
 //! - [`access_log`]: the per-request JSON log line.
+//! - [`history`]: D1 rows and SQL for route table versions and activations.
 //!
 //! Runtime layer — the only code that touches the `worker` crate, compiled for wasm32 only:
 //! - `edge`: the fetch handler, the KV-backed table cache and the proxying itself.
@@ -25,6 +26,7 @@
 pub mod access_log;
 pub mod forward;
 pub mod headers;
+pub mod history;
 pub mod problem;
 pub mod reload;
 pub mod request_id;

@@ -1,28 +1,50 @@
-//! `gatewayctl`: check, compile and publish the gateway's route table.
+//! `gatewayctl`: check, diff, publish and roll back the gateway's route table.
 //!
 //! It validates with the gateway crate's own code, so what passes `check` is exactly what the
-//! worker accepts. Run `gatewayctl help` for the verbs.
+//! worker accepts; it reaches KV and D1 through `wrangler`. Run `gatewayctl help` for the verbs.
 
 mod args;
+mod diff;
+mod locate;
 mod publish;
+mod report;
 mod source;
+mod sql;
+mod store;
 mod version;
+mod wrangler;
 
 use std::process::ExitCode;
 
 use args::{Args, Command};
 
 const HELP: &str = "\
-gatewayctl — check, compile and publish the gateway's route table
+gatewayctl — check, diff, publish and roll back the gateway's route table
 
 USAGE:
-  gatewayctl check   [FILE] [--env ENV]        validate FILE (default routes.toml) for ENV
-                                               (default: every environment it names)
-  gatewayctl compile [FILE] --env ENV          print the JSON document for ENV
-  gatewayctl publish [FILE] --env ENV [--local] [--persist-to DIR] [--config WRANGLER_TOML]
-                                               write a new version to KV and make it active
+  gatewayctl check    [FILE] [--env ENV]     validate FILE (default routes.toml); every problem
+                                             as file:line:column, for ENV or every environment
+  gatewayctl compile  [FILE] --env ENV       print the JSON document the worker would read
+  gatewayctl diff     [FILE] --env ENV [--against active|VERSION|OTHER.toml] [--requests FILE]
+                                             route changes, and which requests would be served
+                                             differently (--requests: lines `METHOD [HOST] PATH`)
+  gatewayctl publish  [FILE] --env ENV [--note TEXT] [--force]
+                                             upload a new version, make it active, record it in
+                                             D1 (an identical table is not republished)
+  gatewayctl rollback --env ENV [--to VERSION]
+                                             re-activate VERSION (default: the one before)
+  gatewayctl history  --env ENV [--limit N]  versions and activations, newest first
+  gatewayctl status   --env ENV              active version per KV and per D1
+
+TARGET (every verb that reads or writes KV/D1):
+  --local               wrangler dev's local state (implies --env local)
+  --persist-to DIR      local state directory (default .wrangler/state)
+  --config FILE         wrangler configuration (default wrangler.toml)
+  otherwise the Cloudflare account of `wrangler login` / CLOUDFLARE_API_TOKEN.
+  --author NAME         recorded as who acted (default: git user.name, then $USER)
 
 Environment: WRANGLER overrides the wrangler command (default node_modules/.bin/wrangler).
+Exit status: 0 done, 1 refused or failed (nothing changed unless it says so), 2 usage.
 ";
 
 fn main() -> ExitCode {
@@ -33,14 +55,18 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let result = match &args.command {
+    let result = match args.command {
         Command::Help => {
             print!("{HELP}");
             Ok(())
         }
         Command::Check => source::check(&args),
-        Command::Compile => source::compile(&args).map(|doc| println!("{}", doc.to_json())),
+        Command::Compile => source::compile(&args),
+        Command::Diff => diff::diff(&args),
         Command::Publish => publish::publish(&args),
+        Command::Rollback => publish::rollback(&args),
+        Command::History => report::history(&args),
+        Command::Status => report::status(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,116 +1,189 @@
-//! Publishing through `wrangler kv`: the version document first, then the active pointer, so
-//! the worker never follows a pointer to a document that is not there yet.
+//! `publish` and `rollback`: switch the active version with the pointer written last, and
+//! record what was done in D1. Every check runs before the first write, so a refused publish
+//! or rollback leaves KV and D1 exactly as they were.
 
-use std::path::PathBuf;
-use std::process::Command;
+use std::time::Instant;
 
-use gateway::table::{version_key, ACTIVE_KEY};
+use gateway::history::VersionRecord;
+use gateway::table::{RouteDocument, RouteTable};
 
 use crate::args::Args;
-use crate::source;
+use crate::source::Source;
+use crate::version;
 
-/// KV binding the worker reads route tables from.
-const BINDING: &str = "ROUTES";
+fn step(started: &Instant, message: &str) {
+    eprintln!("  [{:>5.1}s] {message}", started.elapsed().as_secs_f64());
+}
 
-/// `publish`: validate, compile, write the version, switch the pointer.
+/// `publish`: validate, compile, upload the version, switch the pointer, record it.
 pub fn publish(args: &Args) -> Result<(), String> {
-    let doc = source::compile(args)?;
-    let dir = std::env::temp_dir().join(format!("gatewayctl-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let doc_file = dir.join("document.json");
-    std::fs::write(&doc_file, doc.to_json()).map_err(|e| format!("{}: {e}", doc_file.display()))?;
-
+    let started = Instant::now();
+    let env = args.env();
+    let doc = Source::read(&args.file)?.compile(env)?;
+    let store = args.store();
     eprintln!(
-        "publishing {} ({} routes) to {} KV…",
-        doc.version,
-        doc.routes.len(),
-        target(args)
+        "publishing {} to {} KV and D1 ({env})",
+        args.file.display(),
+        store.wrangler.describe()
     );
-    let key = version_key(&doc.version);
-    let written = kv_put(args, &key, KvValue::File(doc_file)).and_then(|()| {
-        eprintln!("  wrote {key}");
-        kv_put(args, ACTIVE_KEY, KvValue::Text(doc.version.clone()))
-    });
-    let _ = std::fs::remove_dir_all(&dir);
-    written?;
-    eprintln!("  {ACTIVE_KEY} → {}", doc.version);
-    println!("{}", doc.version);
-    for route in &doc.routes {
-        let methods = if route.methods.is_empty() {
-            "*".to_owned()
-        } else {
-            route.methods.join(",")
-        };
-        let host = route.host.as_deref().unwrap_or("*");
-        eprintln!(
-            "  {:<22} {:<18} {host}{} → {}",
-            route.id, methods, route.path, route.upstream
-        );
+    step(
+        &started,
+        &format!(
+            "validated: {} routes, checksum {}",
+            doc.routes.len(),
+            &doc.checksum[..12]
+        ),
+    );
+
+    let previous = store.active().map_err(nothing_changed)?;
+    step(
+        &started,
+        &format!("active version: {}", previous.as_deref().unwrap_or("none")),
+    );
+    if let Some(active) = &previous {
+        let same = store
+            .version(active)
+            .map_err(nothing_changed)?
+            .is_some_and(|r| r.checksum == doc.checksum);
+        if same && !args.force {
+            eprintln!("unchanged: {active} has the same content; nothing was published (--force publishes anyway)");
+            println!("{active}");
+            return Ok(());
+        }
     }
+
+    let author = args.author();
+    let record = VersionRecord {
+        version: doc.version.clone(),
+        checksum: doc.checksum.clone(),
+        environment: env.to_owned(),
+        author: author.clone(),
+        note: args.note.clone(),
+        route_count: doc.routes.len() as i64,
+        created_at: version::now_rfc3339(),
+    };
+    store.record_version(&record).map_err(nothing_changed)?;
+    step(&started, &format!("recorded {} in D1", doc.version));
+    store
+        .put_document(&doc)
+        .map_err(|e| format!("{e}\nthe active version is unchanged; publish again"))?;
+    step(
+        &started,
+        &format!("uploaded {}", gateway::table::version_key(&doc.version)),
+    );
+    store
+        .set_active(&doc.version)
+        .map_err(|e| format!("{e}\nthe active version is unchanged; publish again"))?;
+    step(
+        &started,
+        &format!("{} → {}", gateway::table::ACTIVE_KEY, doc.version),
+    );
+    store
+        .record_activation(
+            &doc.version,
+            previous.as_deref(),
+            "publish",
+            &author,
+            &version::now_rfc3339(),
+        )
+        .map_err(|e| {
+            format!(
+                "{e}\n{} is active, but D1 missed the activation: run `gatewayctl status`",
+                doc.version
+            )
+        })?;
+    step(&started, "recorded the activation in D1");
+    eprintln!(
+        "published {} in {:.1} s",
+        doc.version,
+        started.elapsed().as_secs_f64()
+    );
+    println!("{}", doc.version);
     Ok(())
 }
 
-fn target(args: &Args) -> &'static str {
-    if args.local {
-        "local"
-    } else {
-        "remote"
-    }
-}
-
-enum KvValue {
-    File(PathBuf),
-    Text(String),
-}
-
-fn kv_put(args: &Args, key: &str, value: KvValue) -> Result<(), String> {
-    let mut cmd = wrangler();
-    cmd.args(["kv", "key", "put", key]);
-    match &value {
-        KvValue::File(path) => cmd.arg("--path").arg(path),
-        KvValue::Text(text) => cmd.arg(text),
+/// `rollback`: point the gateway at an earlier version (default: the one before the active).
+pub fn rollback(args: &Args) -> Result<(), String> {
+    let started = Instant::now();
+    let store = args.store();
+    eprintln!("rolling back {} ({})", store.env, store.wrangler.describe());
+    let current = store.active().map_err(nothing_changed)?;
+    let target = match &args.to {
+        Some(version) => version.clone(),
+        None => store
+            .activations(1)
+            .map_err(nothing_changed)?
+            .into_iter()
+            .next()
+            .and_then(|a| a.previous)
+            .ok_or_else(|| {
+                nothing_changed(
+                    "there is no previous version to roll back to; name one with --to".into(),
+                )
+            })?,
     };
-    cmd.args(["--binding", BINDING]);
-    if args.local {
-        cmd.arg("--local");
-    } else {
-        cmd.arg("--remote");
+    if current.as_deref() == Some(target.as_str()) {
+        return Err(nothing_changed(format!("{target} is already active")));
     }
-    if let Some(dir) = &args.persist_to {
-        cmd.arg("--persist-to").arg(dir);
+    if store.version(&target).map_err(nothing_changed)?.is_none() {
+        return Err(nothing_changed(format!(
+            "version {target} was never published to {} (see `gatewayctl history`)",
+            store.env
+        )));
     }
-    if let Some(config) = &args.config {
-        cmd.arg("--config").arg(config);
-    }
-    if let Some(env) = args.env.as_deref().filter(|e| *e != "local") {
-        cmd.args(["--env", env]);
-    }
-    let output = cmd.output().map_err(|e| {
-        format!("could not run wrangler ({e}); run `npm install` first or set WRANGLER")
-    })?;
-    if output.status.success() {
-        return Ok(());
-    }
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    Err(format!(
-        "wrangler kv key put {key} failed ({}):\n{}{}\nnothing after this step was changed",
-        output.status,
-        stdout.trim(),
-        stderr.trim()
-    ))
+    let doc = store
+        .document(&target)
+        .map_err(nothing_changed)?
+        .ok_or_else(|| {
+            nothing_changed(format!(
+                "version {target} is recorded in D1 but its document is missing from KV"
+            ))
+        })?;
+    check_document(&doc, &target, &store.env).map_err(nothing_changed)?;
+    step(&started, &format!("{target} is present and valid"));
+
+    store
+        .set_active(&target)
+        .map_err(|e| format!("{e}\nthe active version is unchanged"))?;
+    step(
+        &started,
+        &format!("{} → {target}", gateway::table::ACTIVE_KEY),
+    );
+    store
+        .record_activation(
+            &target,
+            current.as_deref(),
+            "rollback",
+            &args.author(),
+            &version::now_rfc3339(),
+        )
+        .map_err(|e| {
+            format!(
+                "{e}\n{target} is active, but D1 missed the activation: run `gatewayctl status`"
+            )
+        })?;
+    eprintln!(
+        "rolled back from {} to {target} in {:.1} s",
+        current.as_deref().unwrap_or("none"),
+        started.elapsed().as_secs_f64()
+    );
+    println!("{target}");
+    Ok(())
 }
 
-/// The wrangler command: `$WRANGLER`, else the project's node_modules copy, run with the
-/// project's Node (wrangler needs Node ≥ 22) first on PATH.
-fn wrangler() -> Command {
-    let bin = std::env::var("WRANGLER").unwrap_or_else(|_| "node_modules/.bin/wrangler".into());
-    let mut cmd = Command::new(bin);
-    let path = std::env::var("PATH").unwrap_or_default();
-    let local_bin = std::env::current_dir()
-        .unwrap_or_default()
-        .join("node_modules/.bin");
-    cmd.env("PATH", format!("{}:{path}", local_bin.display()));
-    cmd.env("WRANGLER_SEND_METRICS", "false");
-    cmd
+/// The worker would accept `doc` as version `version` of `env`.
+fn check_document(doc: &RouteDocument, version: &str, env: &str) -> Result<(), String> {
+    if doc.version != version || doc.environment != env {
+        return Err(format!(
+            "the KV document for {version} says it is {} for {}",
+            doc.version, doc.environment
+        ));
+    }
+    RouteTable::try_from(doc.clone())
+        .map(drop)
+        .map_err(|e| format!("version {version} does not validate:\n{e}"))
+}
+
+fn nothing_changed(error: String) -> String {
+    format!("{error}\nnothing was changed")
 }

@@ -1,79 +1,164 @@
-//! Reading `routes.toml`: parse, compile for an environment, validate with the worker's code.
+//! Reading `routes.toml`: parse, compile for an environment, validate with the worker's code,
+//! and report every problem as `file:line:column: subject: problem [environments]`.
 
 use gateway::table::source::RouteFile;
-use gateway::table::{RouteDocument, RouteTable};
+use gateway::table::{Problem, RouteDocument, RouteTable};
 
 use crate::args::Args;
+use crate::locate::{line_col, Positions};
 use crate::version;
 
-/// Reads and parses the route file named by `args`.
-pub fn read(args: &Args) -> Result<RouteFile, String> {
-    let path = args.file.display();
-    let text = std::fs::read_to_string(&args.file).map_err(|e| format!("{path}: {e}"))?;
-    toml::from_str(&text).map_err(|e| format!("{path}: {e}"))
+/// A parsed route file with its text (for positions).
+pub struct Source {
+    /// The file name as given.
+    pub name: String,
+    /// The parsed file.
+    pub file: RouteFile,
+    positions: Positions,
 }
 
-/// Compiles for one environment, validates, and stamps a version id and checksum.
-pub fn compile(args: &Args) -> Result<RouteDocument, String> {
-    let file = read(args)?;
-    let env = args.env.as_deref().expect("--env is checked by the parser");
-    let mut doc = compile_env(&file, env).map_err(|problems| report(args, &problems))?;
-    doc.checksum = version::checksum(&doc);
-    doc.version = version::new_id(&doc.checksum);
-    Ok(doc)
+/// One located problem, with the environments it occurs in.
+struct Located {
+    line: usize,
+    col: usize,
+    message: String,
+    envs: Vec<String>,
+}
+
+impl Source {
+    /// Reads and parses `path`; a TOML error is reported with its position.
+    pub fn read(path: &std::path::Path) -> Result<Self, String> {
+        let name = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{name}: {e}"))?;
+        let file: RouteFile = toml::from_str(&text).map_err(|e| {
+            let (line, col) = e.span().map_or((1, 1), |s| line_col(&text, s.start));
+            format!(
+                "{name}:{line}:{col}: {}\nnothing was changed",
+                e.message().trim()
+            )
+        })?;
+        let positions = Positions::of(&text);
+        Ok(Self {
+            name,
+            file,
+            positions,
+        })
+    }
+
+    /// Validates for each of `envs`; `Err` lists every problem, located.
+    pub fn check(&self, envs: &[String]) -> Result<(), String> {
+        let mut found: Vec<Located> = Vec::new();
+        for env in envs {
+            for (line, col, message) in self.problems(env) {
+                match found
+                    .iter_mut()
+                    .find(|p| (p.line, p.col, &p.message) == (line, col, &message))
+                {
+                    Some(p) => p.envs.push(env.clone()),
+                    None => found.push(Located {
+                        line,
+                        col,
+                        message,
+                        envs: vec![env.clone()],
+                    }),
+                }
+            }
+        }
+        if found.is_empty() {
+            return Ok(());
+        }
+        let mut out = String::new();
+        for p in &found {
+            out.push_str(&format!(
+                "{}:{}:{}: {} [{}]\n",
+                self.name,
+                p.line,
+                p.col,
+                p.message,
+                p.envs.join(", ")
+            ));
+        }
+        let n = found.len();
+        out.push_str(&format!(
+            "{}: {n} problem{}; nothing was changed",
+            self.name,
+            if n == 1 { "" } else { "s" }
+        ));
+        Err(out)
+    }
+
+    /// The validated document for `env`, stamped with a new version id and checksum.
+    pub fn compile(&self, env: &str) -> Result<RouteDocument, String> {
+        self.check(&[env.to_owned()])?;
+        let mut doc = self
+            .file
+            .compile(env)
+            .map_err(|_| "checked above".to_owned())?;
+        doc.checksum = version::checksum(&doc);
+        doc.version = version::new_id(&doc.checksum);
+        Ok(doc)
+    }
+
+    fn problems(&self, env: &str) -> Vec<(usize, usize, String)> {
+        let doc = match self.file.compile(env) {
+            Ok(doc) => doc,
+            Err(missing) => {
+                return missing
+                    .iter()
+                    .map(|m| {
+                        let subject = gateway::table::Subject::Upstream(m.upstream.clone());
+                        let (line, col) = self.positions.of_subject(&subject, false);
+                        (line, col, m.to_string())
+                    })
+                    .collect()
+            }
+        };
+        let probe = RouteDocument {
+            version: "check".into(),
+            ..doc
+        };
+        match RouteTable::try_from(probe) {
+            Ok(_) => Vec::new(),
+            Err(errors) => errors
+                .0
+                .iter()
+                .map(|e| {
+                    let duplicate = e.problem == Problem::DuplicateId;
+                    let (line, col) = self.positions.of_subject(&e.subject, duplicate);
+                    (line, col, e.to_string())
+                })
+                .collect(),
+        }
+    }
 }
 
 /// `check`: validates every environment (or the one asked for) and lists every problem.
 pub fn check(args: &Args) -> Result<(), String> {
-    let file = read(args)?;
+    let source = Source::read(&args.file)?;
     let envs = match &args.env {
         Some(env) => vec![env.clone()],
-        None => file.environments(),
+        None => source.file.environments(),
     };
     if envs.is_empty() {
-        return Err(report(
-            args,
-            &["no upstream names an environment".to_owned()],
+        return Err(format!(
+            "{}:1:1: no upstream names an environment",
+            source.name
         ));
     }
-    let mut problems = Vec::new();
-    for env in &envs {
-        if let Err(found) = compile_env(&file, env) {
-            problems.extend(found.into_iter().map(|p| format!("[{env}] {p}")));
-        }
-    }
-    if !problems.is_empty() {
-        return Err(report(args, &problems));
-    }
+    source.check(&envs)?;
     println!(
         "{}: ok — {} routes, {} upstreams, environments: {}",
-        args.file.display(),
-        file.routes.len(),
-        file.upstreams.len(),
+        source.name,
+        source.file.routes.len(),
+        source.file.upstreams.len(),
         envs.join(", ")
     );
     Ok(())
 }
 
-/// The document for `env`, checked by the worker's validation (with a placeholder version).
-fn compile_env(file: &RouteFile, env: &str) -> Result<RouteDocument, Vec<String>> {
-    let doc = file
-        .compile(env)
-        .map_err(|missing| missing.iter().map(ToString::to_string).collect::<Vec<_>>())?;
-    let probe = RouteDocument {
-        version: "check".into(),
-        ..doc.clone()
-    };
-    RouteTable::try_from(probe)
-        .map(|_| doc)
-        .map_err(|errors| errors.0.iter().map(ToString::to_string).collect())
-}
-
-fn report(args: &Args, problems: &[String]) -> String {
-    let mut out = format!("{}: {} problem(s)", args.file.display(), problems.len());
-    for p in problems {
-        out.push_str("\n  ");
-        out.push_str(p);
-    }
-    out
+/// `compile`: the JSON document for `--env`.
+pub fn compile(args: &Args) -> Result<(), String> {
+    let doc = Source::read(&args.file)?.compile(args.env())?;
+    println!("{}", doc.to_json());
+    Ok(())
 }

@@ -19,6 +19,25 @@ pub fn new_id(checksum: &str) -> String {
     format!("{}-{}", utc_stamp(now.as_millis() as u64), &checksum[..8])
 }
 
+/// Now as RFC 3339 UTC with milliseconds (`2026-11-22T03:15:00.123Z`).
+pub fn now_rfc3339() -> String {
+    let ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_millis() as u64;
+    let s = utc_stamp(ms);
+    format!(
+        "{}-{}-{}T{}:{}:{}.{}Z",
+        &s[0..4],
+        &s[4..6],
+        &s[6..8],
+        &s[9..11],
+        &s[11..13],
+        &s[13..15],
+        &s[15..18]
+    )
+}
+
 /// `20261122T031500123Z` for a time in milliseconds since the epoch.
 fn utc_stamp(ms: u64) -> String {
     let secs = ms / 1000;
