@@ -12,7 +12,7 @@ use crate::source::Source;
 use crate::version;
 
 fn step(started: &Instant, message: &str) {
-    eprintln!("  [{:>5.1}s] {message}", started.elapsed().as_secs_f64());
+    eprintln!("  [{:>6.3}s] {message}", started.elapsed().as_secs_f64());
 }
 
 /// `publish`: validate, compile, upload the version, switch the pointer, record it.
@@ -52,21 +52,16 @@ pub fn publish(args: &Args) -> Result<(), String> {
         }
     }
 
-    let author = args.author();
     let record = VersionRecord {
         version: doc.version.clone(),
         checksum: doc.checksum.clone(),
         environment: env.to_owned(),
-        author: author.clone(),
+        author: args.author(),
         note: args.note.clone(),
         route_count: doc.routes.len() as i64,
         created_at: version::now_rfc3339(),
     };
-    store.record_version(&record).map_err(nothing_changed)?;
-    step(&started, &format!("recorded {} in D1", doc.version));
-    store
-        .put_document(&doc)
-        .map_err(|e| format!("{e}\nthe active version is unchanged; publish again"))?;
+    store.put_document(&doc).map_err(nothing_changed)?;
     step(
         &started,
         &format!("uploaded {}", gateway::table::version_key(&doc.version)),
@@ -79,20 +74,14 @@ pub fn publish(args: &Args) -> Result<(), String> {
         &format!("{} → {}", gateway::table::ACTIVE_KEY, doc.version),
     );
     store
-        .record_activation(
-            &doc.version,
-            previous.as_deref(),
-            "publish",
-            &author,
-            &version::now_rfc3339(),
-        )
+        .record_publish(&record, previous.as_deref())
         .map_err(|e| {
             format!(
-                "{e}\n{} is active, but D1 missed the activation: run `gatewayctl status`",
+                "{e}\n{} is active, but D1 missed its record: run `gatewayctl status`",
                 doc.version
             )
         })?;
-    step(&started, "recorded the activation in D1");
+    step(&started, "recorded the version and its activation in D1");
     eprintln!(
         "published {} in {:.1} s",
         doc.version,
@@ -150,10 +139,9 @@ pub fn rollback(args: &Args) -> Result<(), String> {
         &format!("{} → {target}", gateway::table::ACTIVE_KEY),
     );
     store
-        .record_activation(
+        .record_rollback(
             &target,
             current.as_deref(),
-            "rollback",
             &args.author(),
             &version::now_rfc3339(),
         )

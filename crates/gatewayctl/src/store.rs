@@ -53,9 +53,9 @@ impl Store {
         self.wrangler.kv_put(ACTIVE_KEY, version)
     }
 
-    /// Records a published version.
-    pub fn record_version(&self, r: &VersionRecord) -> Result<(), String> {
-        let sql = bind(
+    /// Records a published version and its activation, in one D1 call.
+    pub fn record_publish(&self, r: &VersionRecord, previous: Option<&str>) -> Result<(), String> {
+        let version = bind(
             history::INSERT_VERSION,
             &[
                 Param::Text(&r.version),
@@ -67,20 +67,35 @@ impl Store {
                 Param::Text(&r.created_at),
             ],
         )?;
+        let activation =
+            self.activation_sql(&r.version, previous, "publish", &r.author, &r.created_at)?;
+        self.wrangler
+            .d1(&format!("{version}; {activation}"))
+            .map(drop)
+    }
+
+    /// Records a rollback.
+    pub fn record_rollback(
+        &self,
+        version: &str,
+        previous: Option<&str>,
+        author: &str,
+        at: &str,
+    ) -> Result<(), String> {
+        let sql = self.activation_sql(version, previous, "rollback", author, at)?;
         self.wrangler.d1(&sql).map(drop)
     }
 
-    /// Records a switch of the active pointer.
-    pub fn record_activation(
+    fn activation_sql(
         &self,
         version: &str,
         previous: Option<&str>,
         action: &str,
         author: &str,
         at: &str,
-    ) -> Result<(), String> {
+    ) -> Result<String, String> {
         let previous = previous.map_or(Param::Null, Param::Text);
-        let sql = bind(
+        bind(
             history::INSERT_ACTIVATION,
             &[
                 Param::Text(&self.env),
@@ -90,8 +105,7 @@ impl Store {
                 Param::Text(author),
                 Param::Text(at),
             ],
-        )?;
-        self.wrangler.d1(&sql).map(drop)
+        )
     }
 
     /// Versions, newest first.
