@@ -12,9 +12,11 @@
 //! - [`headers`]: header policy (hop-by-hop removal, `X-Forwarded-*`, request ids).
 //! - [`forward`]: URL splitting, the origin URL, timeout/failure classification.
 //! - [`problem`]: the one error → status and `application/problem+json` mapping.
-//! - [`reload`]: when the per-isolate route table cache is refreshed.
+//! - [`reload`]: when the per-isolate route table and health caches are refreshed.
+//! - [`health`]: probe classification, health-aware weighted origin choice, snapshot SQL.
 //! - [`request_id`]: request id generation.
 //! - [`access_log`]: the per-request JSON log line.
+//! - [`admin`]: the admin API's routing under `/__gateway/` and its bearer-token check.
 //! - [`history`]: D1 rows and SQL for route table versions and activations.
 //!
 //! Runtime layer — the only code that touches the `worker` crate, compiled for wasm32 only:
@@ -24,8 +26,10 @@
 //! validation) and `backends/` (sample origins).
 
 pub mod access_log;
+pub mod admin;
 pub mod forward;
 pub mod headers;
+pub mod health;
 pub mod history;
 pub mod problem;
 pub mod reload;

@@ -4,6 +4,9 @@
 
 use serde::Serialize;
 
+/// `Retry-After` when every origin is unhealthy: half the probe interval (one minute).
+pub const UPSTREAM_RETRY_AFTER_S: u32 = 30;
+
 /// Media type of error bodies (RFC 9457).
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
@@ -20,6 +23,10 @@ pub enum GatewayError {
     OriginTimeout,
     /// The origin could not be reached or failed before responding.
     OriginFailure,
+    /// Every origin of the upstream is unhealthy and it rejects in that case.
+    UpstreamUnavailable,
+    /// An admin request without a valid bearer token.
+    Unauthorized,
     /// The gateway itself failed.
     Internal,
 }
@@ -33,6 +40,8 @@ impl GatewayError {
             Self::NoRouteTable => 503,
             Self::OriginTimeout => 504,
             Self::OriginFailure => 502,
+            Self::UpstreamUnavailable => 503,
+            Self::Unauthorized => 401,
             Self::Internal => 500,
         }
     }
@@ -45,6 +54,8 @@ impl GatewayError {
             Self::NoRouteTable => "Route Table Unavailable",
             Self::OriginTimeout => "Gateway Timeout",
             Self::OriginFailure => "Bad Gateway",
+            Self::UpstreamUnavailable => "Upstream Unavailable",
+            Self::Unauthorized => "Unauthorized",
             Self::Internal => "Internal Server Error",
         }
     }
@@ -63,13 +74,21 @@ impl GatewayError {
             Self::OriginFailure => {
                 "The upstream could not be reached. The request was not retried."
             }
+            Self::UpstreamUnavailable => {
+                "Every origin of this upstream is unhealthy. The request was not sent; retry later."
+            }
+            Self::Unauthorized => "This endpoint needs a valid bearer token.",
             Self::Internal => "The gateway failed to handle this request.",
         }
     }
 
     /// The `Retry-After` seconds to send, if any.
     pub fn retry_after(self) -> Option<u32> {
-        matches!(self, Self::NoRouteTable).then_some(5)
+        match self {
+            Self::NoRouteTable => Some(5),
+            Self::UpstreamUnavailable => Some(UPSTREAM_RETRY_AFTER_S),
+            _ => None,
+        }
     }
 }
 

@@ -35,7 +35,12 @@ impl RequestIds {
         )
     }
 
-    /// A number in `0..n` (for picking among origins).
+    /// A uniform number in `[0, 1)` (for weighted origin choice).
+    pub fn unit(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// A number in `0..n`.
     pub fn below(&mut self, n: usize) -> usize {
         (self.next_u64() % n.max(1) as u64) as usize
     }

@@ -32,7 +32,9 @@ fn local_origins_are_loopback_and_production_uses_tunnels_with_access() {
             panic!("{} has origins", u.name)
         };
         assert!(
-            origins.iter().all(|o| o.starts_with("http://127.0.0.1:")),
+            origins
+                .iter()
+                .all(|o| o.url.starts_with("http://127.0.0.1:")),
             "{}: {origins:?}",
             u.name
         );
@@ -43,7 +45,7 @@ fn local_origins_are_loopback_and_production_uses_tunnels_with_access() {
             panic!("{} has origins", u.name)
         };
         assert!(
-            origins.iter().all(|o| o.starts_with("https://")),
+            origins.iter().all(|o| o.url.starts_with("https://")),
             "{}: {origins:?}",
             u.name
         );

@@ -116,6 +116,10 @@ upstream = "users""#, &[
             "route `a b`: id may only contain letters, digits, `.`, `_` and `-`",
             "route `a b`: host `https://API.example.com` must be a lower-case host name without scheme, port or path",
         ]),
+        ("reserved admin prefix", r#"[[routes]]
+id = "a"
+path = "/__gateway/health"
+upstream = "users""#, &["route `a`: path is under `/__gateway/`, reserved for the admin API"]),
         ("missing id", r#"[[routes]]
 id = ""
 path = "/a"
@@ -154,6 +158,8 @@ fn upstream_problems_name_the_upstream() {
     ];
     users.timeout_ms = 0;
     users.health_path = "healthz".into();
+    users.health_timeout_ms = 5001;
+    users.degraded_ms = 5001;
     let orders = d.upstreams.get_mut("orders").unwrap();
     orders.binding = Some("ORDERS".into());
     d.format = 2;
@@ -204,8 +210,39 @@ fn upstream_problems_name_the_upstream() {
                 reason: "has no host",
             },
         },
+        ValidationError {
+            subject: subject("users"),
+            problem: Problem::HealthTimeoutOutOfBounds(5001),
+        },
+        ValidationError {
+            subject: subject("users"),
+            problem: Problem::DegradedOutOfBounds(5001),
+        },
     ];
     assert_eq!(got, ValidationErrors(want));
+}
+
+#[test]
+fn origin_weights() {
+    let with = |origins: &str| {
+        let text = format!("[upstreams.w]\n[upstreams.w.env.local]\norigins = {origins}\n[[routes]]\nid = \"r\"\npath = \"/r\"\nupstream = \"w\"\n");
+        let file: gateway::table::source::RouteFile = toml::from_str(&text).unwrap();
+        let mut doc = file.compile("local").unwrap();
+        doc.version = "v".into();
+        RouteTable::try_from(doc).err().map(|e| e.to_string())
+    };
+    assert_eq!(
+        with(r#"["http://a", { url = "http://b", weight = 3 }]"#),
+        None
+    );
+    assert_eq!(
+        with(r#"[{ url = "http://b", weight = 0 }, { url = "http://c", weight = 1 }]"#),
+        None
+    );
+    let bad =
+        Some("upstream `w`: origin weights must be 0..=1000 with at least one above 0".to_owned());
+    assert_eq!(with(r#"[{ url = "http://b", weight = 0 }]"#), bad);
+    assert_eq!(with(r#"[{ url = "http://b", weight = 1001 }]"#), bad);
 }
 
 #[test]

@@ -6,12 +6,19 @@ use std::rc::Rc;
 
 use worker::Env;
 
+use crate::health::HealthView;
 use crate::reload::ReloadState;
 use crate::request_id::RequestIds;
 use crate::table::RouteTable;
 
 /// Default refresh interval when `ROUTES_REFRESH_MS` is unset or unreadable.
 const DEFAULT_REFRESH_MS: f64 = 5_000.0;
+/// Default interval between health view refreshes (`HEALTH_REFRESH_MS`).
+const DEFAULT_HEALTH_REFRESH_MS: f64 = 10_000.0;
+/// Default age after which a snapshot no longer counts (`HEALTH_FRESH_MS`): three probe rounds.
+const DEFAULT_HEALTH_FRESH_MS: f64 = 180_000.0;
+/// Default snapshot retention (`HEALTH_RETENTION_HOURS`): a week.
+const DEFAULT_RETENTION_HOURS: f64 = 168.0;
 
 /// Settings read once per isolate from `wrangler.toml` vars.
 #[derive(Debug, Clone)]
@@ -20,12 +27,20 @@ pub struct Config {
     pub refresh_ms: f64,
     /// The environment whose route tables this worker accepts (`GATEWAY_ENV`).
     pub environment: String,
+    /// How often the health view is re-read from D1 (`HEALTH_REFRESH_MS`).
+    pub health_refresh_ms: f64,
+    /// How old a snapshot may be and still count (`HEALTH_FRESH_MS`).
+    pub health_fresh_ms: f64,
+    /// How long snapshots are kept (`HEALTH_RETENTION_HOURS`), in ms.
+    pub health_retention_ms: f64,
 }
 
 #[derive(Default)]
 struct Isolate {
     table: Option<Rc<RouteTable>>,
     reload: ReloadState,
+    health: Rc<HealthView>,
+    health_reload: ReloadState,
     ids: Option<RequestIds>,
     config: Option<Rc<Config>>,
 }
@@ -40,12 +55,19 @@ pub fn config(env: &Env) -> Rc<Config> {
         s.config
             .get_or_insert_with(|| {
                 let var = |name: &str| env.var(name).ok().map(|v| v.to_string());
-                Rc::new(Config {
-                    refresh_ms: var("ROUTES_REFRESH_MS")
+                let number = |name: &str, default: f64| {
+                    var(name)
                         .and_then(|v| v.trim().parse::<f64>().ok())
-                        .filter(|ms| ms.is_finite() && *ms >= 0.0)
-                        .unwrap_or(DEFAULT_REFRESH_MS),
+                        .filter(|n| n.is_finite() && *n >= 0.0)
+                        .unwrap_or(default)
+                };
+                Rc::new(Config {
+                    refresh_ms: number("ROUTES_REFRESH_MS", DEFAULT_REFRESH_MS),
                     environment: var("GATEWAY_ENV").unwrap_or_else(|| "production".to_owned()),
+                    health_refresh_ms: number("HEALTH_REFRESH_MS", DEFAULT_HEALTH_REFRESH_MS),
+                    health_fresh_ms: number("HEALTH_FRESH_MS", DEFAULT_HEALTH_FRESH_MS),
+                    health_retention_ms: number("HEALTH_RETENTION_HOURS", DEFAULT_RETENTION_HOURS)
+                        * 3_600_000.0,
                 })
             })
             .clone()
@@ -57,9 +79,9 @@ pub fn next_request_id() -> String {
     ISOLATE.with_borrow_mut(|s| s.ids.get_or_insert_with(seeded).next_id())
 }
 
-/// A number in `0..n`, for choosing among origins.
-pub fn pick(n: usize) -> usize {
-    ISOLATE.with_borrow_mut(|s| s.ids.get_or_insert_with(seeded).below(n))
+/// A uniform number in `[0, 1)`, for weighted origin choice.
+pub fn random() -> f64 {
+    ISOLATE.with_borrow_mut(|s| s.ids.get_or_insert_with(seeded).unit())
 }
 
 fn seeded() -> RequestIds {
@@ -83,4 +105,19 @@ pub fn with_reload<T>(f: impl FnOnce(&mut ReloadState, bool) -> T) -> T {
 /// Installs a newly loaded table.
 pub fn install(table: Rc<RouteTable>) {
     ISOLATE.with_borrow_mut(|s| s.table = Some(table));
+}
+
+/// The current health view (empty until first loaded).
+pub fn health() -> Rc<HealthView> {
+    ISOLATE.with_borrow(|s| s.health.clone())
+}
+
+/// Runs `f` on the health view's reload bookkeeping.
+pub fn with_health_reload<T>(f: impl FnOnce(&mut ReloadState) -> T) -> T {
+    ISOLATE.with_borrow_mut(|s| f(&mut s.health_reload))
+}
+
+/// Installs a newly loaded health view.
+pub fn install_health(view: HealthView) {
+    ISOLATE.with_borrow_mut(|s| s.health = Rc::new(view));
 }

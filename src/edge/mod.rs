@@ -1,7 +1,10 @@
 //! The runtime layer: the Worker's fetch handler. Everything here is glue between the
 //! `worker` runtime and the pure core; decisions are made in the core.
 
+mod admin;
+mod health;
 mod isolate;
+mod probe;
 mod proxy;
 mod respond;
 mod routes;
@@ -12,8 +15,9 @@ use worker::{event, Context, Env, Result};
 use crate::access_log::AccessLog;
 use crate::forward::UrlParts;
 use crate::headers::{is_valid_request_id, REQUEST_ID};
+use crate::health::{choose, Choice};
 use crate::problem::GatewayError;
-use crate::table::{Lookup, RouteTable};
+use crate::table::{Lookup, RouteTable, Target};
 
 #[event(start)]
 fn start() {
@@ -33,6 +37,9 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
         // The runtime always hands the worker an absolute URL; anything else is a bug here.
         return respond::problem(GatewayError::Internal, &request_id, None, None, None);
     };
+    if let Some(route) = crate::admin::route(&method, parts.path) {
+        return admin::serve(&req, &env, route, &request_id).await;
+    }
     let table = routes::current(&env, &ctx, started).await;
     let mut log = AccessLog {
         event: "request",
@@ -49,7 +56,7 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
         error: None,
     };
     let response = match table.as_deref() {
-        Some(table) => serve(&req, &env, &parts, table, &mut log).await,
+        Some(table) => serve(&req, &env, &ctx, &parts, table, &mut log).await,
         None => respond::problem(GatewayError::NoRouteTable, &request_id, None, None, None),
     };
     let response = response.or_else(|e| {
@@ -72,6 +79,7 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
 async fn serve<'a>(
     req: &Request,
     env: &Env,
+    ctx: &Context,
     parts: &UrlParts<'a>,
     table: &'a RouteTable,
     log: &mut AccessLog<'a>,
@@ -90,7 +98,31 @@ async fn serve<'a>(
     };
     log.route_id = Some(&matched.route.id);
     log.upstream = Some(&matched.upstream.name);
-    let attempt = proxy::forward(req, env, parts, &matched, request_id).await;
+    let origin = match &matched.upstream.target {
+        Target::Binding(name) => proxy::Destination::Binding(name),
+        Target::Origins(origins) => {
+            let config = isolate::config(env);
+            let now = js_sys::Date::now();
+            let view = health::current(env, ctx, &config, now);
+            let fresh_ms = config.health_fresh_ms;
+            match choose(
+                matched.upstream,
+                origins,
+                &view,
+                now,
+                fresh_ms,
+                isolate::random(),
+            ) {
+                Choice::Origin(origin) => proxy::Destination::Origin(&origin.url),
+                Choice::AllUnhealthy => {
+                    let route_id = Some(matched.route.id.as_str());
+                    let error = GatewayError::UpstreamUnavailable;
+                    return respond::problem(error, request_id, route_id, version, None);
+                }
+            }
+        }
+    };
+    let attempt = proxy::forward(req, env, parts, &matched, request_id, origin).await;
     log.origin = Some(attempt.origin);
     match attempt.outcome {
         Ok(origin_response) => respond::relay(origin_response, request_id, &table.version),
@@ -100,6 +132,16 @@ async fn serve<'a>(
             respond::problem(failure.into(), request_id, route_id, version, None)
         }
     }
+}
+
+/// The message of a JavaScript error value (an `Error`'s message, a string, or its debug form).
+fn js_error(error: &wasm_bindgen::JsValue) -> String {
+    use wasm_bindgen::JsCast;
+    error
+        .dyn_ref::<js_sys::Error>()
+        .map(|e| String::from(e.message()))
+        .or_else(|| error.as_string())
+        .unwrap_or_else(|| format!("{error:?}"))
 }
 
 #[cfg(test)]

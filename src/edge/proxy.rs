@@ -9,10 +9,10 @@ use wasm_bindgen_futures::JsFuture;
 use worker::web_sys::{AbortController, Headers, Request, RequestInit, RequestRedirect, Response};
 use worker::{Delay, Env, Result};
 
-use super::isolate;
+use super::js_error;
 use crate::forward::{origin_url, Failure, UrlParts};
 use crate::headers::{forwarded_for, hop_by_hop, is_websocket, REQUEST_ID};
-use crate::table::{RouteMatch, Target, Upstream};
+use crate::table::{RouteMatch, Upstream};
 
 /// How one forwarding attempt went.
 pub struct Attempt<'t> {
@@ -22,19 +22,28 @@ pub struct Attempt<'t> {
     pub outcome: std::result::Result<Response, (Failure, String)>,
 }
 
-/// Forwards `req` to one origin of the matched route's upstream.
+/// Where one request goes.
+#[derive(Debug, Clone, Copy)]
+pub enum Destination<'t> {
+    /// An origin base URL.
+    Origin(&'t str),
+    /// A service binding.
+    Binding(&'t str),
+}
+
+/// Forwards `req` to the chosen origin of the matched route's upstream.
 pub async fn forward<'t>(
     req: &Request,
     env: &Env,
     parts: &UrlParts<'_>,
     matched: &RouteMatch<'t, '_>,
     request_id: &str,
+    destination: Destination<'t>,
 ) -> Attempt<'t> {
     let route = matched.route;
-    let upstream = matched.upstream;
-    let (origin, binding) = match &upstream.target {
-        Target::Origins(list) => (list[isolate::pick(list.len())].as_str(), false),
-        Target::Binding(name) => (name.as_str(), true),
+    let (origin, binding) = match destination {
+        Destination::Origin(url) => (url, false),
+        Destination::Binding(name) => (name, true),
     };
     let outcome = match prepare(req, env, parts, matched, request_id, origin, binding) {
         Ok((out, controller)) => {
@@ -162,8 +171,8 @@ async fn send(
                 let global: worker::web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
                 let value = JsFuture::from(global.fetch_with_request(&out))
                     .await
-                    .map_err(|e| describe(&e))?;
-                value.dyn_into::<Response>().map_err(|e| describe(&e))
+                    .map_err(|e| js_error(&e))?;
+                value.dyn_into::<Response>().map_err(|e| js_error(&e))
             }
         }
     };
@@ -179,12 +188,4 @@ async fn send(
             ))
         }
     }
-}
-
-fn describe(error: &wasm_bindgen::JsValue) -> String {
-    error
-        .dyn_ref::<js_sys::Error>()
-        .map(|e| String::from(e.message()))
-        .or_else(|| error.as_string())
-        .unwrap_or_else(|| format!("{error:?}"))
 }

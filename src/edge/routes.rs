@@ -11,7 +11,7 @@ use crate::reload::{follow_pointer, PointerDecision, Reload};
 use crate::table::{version_key, RouteDocument, RouteTable, ACTIVE_KEY};
 
 /// KV binding that holds route tables.
-const KV_BINDING: &str = "ROUTES";
+pub const KV_BINDING: &str = "ROUTES";
 /// Edge cache TTL for immutable version documents, in seconds.
 const VERSION_CACHE_TTL_S: u64 = 86_400;
 
@@ -61,6 +61,21 @@ async fn refresh(env: Env, config: Rc<Config>) {
             })
         ),
     }
+}
+
+/// The active table, for work outside the request path (scheduled probes, admin API): the
+/// isolate's copy if it has one, else a fresh load from KV.
+pub async fn active(env: &Env, config: &Config) -> Result<Rc<RouteTable>, String> {
+    if let Some(table) = isolate::table() {
+        return Ok(table);
+    }
+    let table = Rc::new(
+        load(env, config, None)
+            .await?
+            .ok_or("no active route table")?,
+    );
+    isolate::install(table.clone());
+    Ok(table)
 }
 
 /// `Ok(None)` when the active version is already loaded.

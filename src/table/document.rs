@@ -35,9 +35,10 @@ pub struct RouteDocument {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UpstreamSpec {
-    /// Origin base URLs (`https://users.example.com`, `http://127.0.0.1:9101`).
+    /// Origin base URLs (`https://users.example.com`, `http://127.0.0.1:9101`), each
+    /// optionally with a weight.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub origins: Vec<String>,
+    pub origins: Vec<OriginSpec>,
     /// A service binding (Fetcher) name to use instead of origin URLs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub binding: Option<String>,
@@ -45,9 +46,80 @@ pub struct UpstreamSpec {
     pub timeout_ms: u64,
     /// Path probed by health checks.
     pub health_path: String,
+    /// Health probe timeout, in milliseconds (at most 5000).
+    #[serde(default = "default_health_timeout")]
+    pub health_timeout_ms: u64,
+    /// A healthy answer slower than this counts as degraded, in milliseconds.
+    #[serde(default = "default_degraded")]
+    pub degraded_ms: u64,
+    /// What to do when every origin is unhealthy.
+    #[serde(default)]
+    pub all_unhealthy: AllUnhealthy,
     /// Names of the secrets that hold a Cloudflare Access service token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub access_secrets: Option<AccessSecrets>,
+}
+
+/// Default health probe timeout, in milliseconds.
+pub const DEFAULT_HEALTH_TIMEOUT_MS: u64 = 2_000;
+/// Default latency above which a healthy answer is degraded, in milliseconds.
+pub const DEFAULT_DEGRADED_MS: u64 = 1_000;
+
+fn default_health_timeout() -> u64 {
+    DEFAULT_HEALTH_TIMEOUT_MS
+}
+
+fn default_degraded() -> u64 {
+    DEFAULT_DEGRADED_MS
+}
+
+/// An origin: a bare URL (weight 1) or `{ url, weight }`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum OriginSpec {
+    /// A URL with weight 1.
+    Url(String),
+    /// A URL with an explicit weight (0 drains the origin).
+    Weighted {
+        /// Base URL.
+        url: String,
+        /// Relative share of the upstream's traffic.
+        weight: u32,
+    },
+}
+
+impl OriginSpec {
+    /// The base URL.
+    pub fn url(&self) -> &str {
+        match self {
+            Self::Url(url) | Self::Weighted { url, .. } => url,
+        }
+    }
+
+    /// The weight (1 for a bare URL).
+    pub fn weight(&self) -> u32 {
+        match self {
+            Self::Url(_) => 1,
+            Self::Weighted { weight, .. } => *weight,
+        }
+    }
+}
+
+impl From<&str> for OriginSpec {
+    fn from(url: &str) -> Self {
+        Self::Url(url.to_owned())
+    }
+}
+
+/// What an upstream does when every origin is unhealthy.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AllUnhealthy {
+    /// Answer 503 with `Retry-After` at once.
+    #[default]
+    Reject,
+    /// Send the request to one origin anyway (still exactly one attempt).
+    TryAnyway,
 }
 
 /// Names of the worker secrets holding a Cloudflare Access service token.

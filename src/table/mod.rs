@@ -9,9 +9,13 @@ pub mod source;
 mod validate;
 
 pub use document::{version_key, ACTIVE_KEY, FORMAT};
-pub use document::{AccessSecrets, RewriteSpec, RouteDocument, RouteSpec, UpstreamSpec};
+pub use document::{
+    AccessSecrets, AllUnhealthy, OriginSpec, RewriteSpec, RouteDocument, RouteSpec, UpstreamSpec,
+};
 pub use validate::{Problem, Subject, ValidationError, ValidationErrors};
-pub use validate::{METHODS, TIMEOUT_MAX_MS, TIMEOUT_MIN_MS};
+pub use validate::{
+    HEALTH_TIMEOUT_MAX_MS, MAX_WEIGHT, METHODS, RESERVED_PREFIX, TIMEOUT_MAX_MS, TIMEOUT_MIN_MS,
+};
 
 use crate::rewrite::Rewrite;
 
@@ -39,17 +43,39 @@ pub struct Upstream {
     pub target: Target,
     /// Default response-header timeout, in milliseconds.
     pub timeout_ms: u64,
-    /// Path probed by health checks.
-    pub health_path: String,
+    /// How its origins are probed and what happens when all are down.
+    pub health: HealthPolicy,
     /// Cloudflare Access service token secret names, if the origin is behind Access.
     pub access_secrets: Option<AccessSecrets>,
+}
+
+/// An upstream's health check settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HealthPolicy {
+    /// Path probed.
+    pub path: String,
+    /// Probe timeout, in milliseconds.
+    pub timeout_ms: u64,
+    /// Latency above which a healthy answer is degraded, in milliseconds.
+    pub degraded_ms: u64,
+    /// What to do when every origin is unhealthy.
+    pub all_unhealthy: AllUnhealthy,
+}
+
+/// A validated origin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    /// Base URL without a trailing slash.
+    pub url: String,
+    /// Relative share of traffic (0: drained).
+    pub weight: u32,
 }
 
 /// Where an upstream's requests go.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
-    /// Origin base URLs without a trailing slash (`https://users.example.com`).
-    Origins(Vec<String>),
+    /// Origins (`https://users.example.com`), weighted.
+    Origins(Vec<Origin>),
     /// A service binding (a Fetcher: a Worker or a Workers VPC service).
     Binding(String),
 }

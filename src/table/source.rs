@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{AccessSecrets, RouteDocument, RouteSpec, UpstreamSpec, FORMAT};
+use super::{
+    AccessSecrets, AllUnhealthy, OriginSpec, RouteDocument, RouteSpec, UpstreamSpec, FORMAT,
+};
 
 /// Default upstream timeout when `routes.toml` sets none, in milliseconds.
 pub const DEFAULT_TIMEOUT_MS: u64 = 10_000;
@@ -34,6 +36,15 @@ pub struct UpstreamSource {
     /// Path probed by health checks.
     #[serde(default = "default_health_path")]
     pub health_path: String,
+    /// Health probe timeout, in milliseconds (at most 5000).
+    #[serde(default = "default_health_timeout")]
+    pub health_timeout_ms: u64,
+    /// A healthy answer slower than this counts as degraded, in milliseconds.
+    #[serde(default = "default_degraded")]
+    pub degraded_ms: u64,
+    /// What to do when every origin is unhealthy: `reject` (503) or `try_anyway`.
+    #[serde(default)]
+    pub all_unhealthy: AllUnhealthy,
     /// Where the upstream lives in each environment (`[upstreams.users.env.local]`).
     pub env: BTreeMap<String, EnvTarget>,
 }
@@ -42,9 +53,10 @@ pub struct UpstreamSource {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EnvTarget {
-    /// Origin base URLs: loopback locally, the Cloudflare Tunnel hostname in production.
+    /// Origin base URLs: loopback locally, the Cloudflare Tunnel hostname in production;
+    /// each a string, or `{ url = "…", weight = N }`.
     #[serde(default)]
-    pub origins: Vec<String>,
+    pub origins: Vec<OriginSpec>,
     /// A service binding name (Worker or Workers VPC service) instead of origins.
     #[serde(default)]
     pub binding: Option<String>,
@@ -59,6 +71,14 @@ fn default_timeout() -> u64 {
 
 fn default_health_path() -> String {
     DEFAULT_HEALTH_PATH.to_owned()
+}
+
+fn default_health_timeout() -> u64 {
+    super::document::DEFAULT_HEALTH_TIMEOUT_MS
+}
+
+fn default_degraded() -> u64 {
+    super::document::DEFAULT_DEGRADED_MS
 }
 
 /// An upstream that has no block for the requested environment.
@@ -115,6 +135,9 @@ impl RouteFile {
                     binding: target.binding.clone(),
                     timeout_ms: source.timeout_ms,
                     health_path: source.health_path.clone(),
+                    health_timeout_ms: source.health_timeout_ms,
+                    degraded_ms: source.degraded_ms,
+                    all_unhealthy: source.all_unhealthy,
                     access_secrets: target.access_secrets.clone(),
                 },
             );

@@ -6,8 +6,9 @@
 use std::collections::HashMap;
 use std::fmt;
 
-use super::{PathRouter, Route, RouteDocument, RouteSpec, RouteTable, Slot, Target, Upstream};
+use super::{HealthPolicy, Origin, PathRouter, Route, RouteDocument, RouteSpec, RouteTable, Slot};
 use super::{RewriteSpec, UpstreamSpec, FORMAT};
+use super::{Target, Upstream};
 use crate::rewrite::{self, Rewrite};
 
 /// Methods a route may list.
@@ -16,6 +17,12 @@ pub const METHODS: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE",
 pub const TIMEOUT_MIN_MS: u64 = 10;
 /// Largest timeout, in milliseconds: Cloudflare's edge gives up on an origin after 100 s.
 pub const TIMEOUT_MAX_MS: u64 = 100_000;
+/// Largest health probe timeout, in milliseconds: a probe round must finish within 5 s.
+pub const HEALTH_TIMEOUT_MAX_MS: u64 = 5_000;
+/// Largest origin weight.
+pub const MAX_WEIGHT: u32 = 1_000;
+/// Paths under this prefix belong to the gateway's admin API; no route may use them.
+pub const RESERVED_PREFIX: &str = "/__gateway";
 
 /// What a validation error is about.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -50,6 +57,14 @@ pub enum Problem {
     TimeoutOutOfBounds(u64),
     /// A health path that does not start with `/`.
     BadHealthPath(String),
+    /// A health probe timeout outside 10..=5000 ms.
+    HealthTimeoutOutOfBounds(u64),
+    /// A degraded threshold that is zero or not below the probe timeout.
+    DegradedOutOfBounds(u64),
+    /// Weights above the maximum, or all zero.
+    BadWeights,
+    /// A path under the admin API's reserved prefix.
+    ReservedPath,
     /// An id with characters outside `A-Za-z0-9._-`.
     BadId,
     /// Another route already uses this id.
@@ -130,6 +145,18 @@ impl fmt::Display for Problem {
                 "timeout_ms = {ms} is out of bounds ({TIMEOUT_MIN_MS}..={TIMEOUT_MAX_MS})"
             ),
             Self::BadHealthPath(p) => write!(f, "health_path `{p}` must start with `/`"),
+            Self::HealthTimeoutOutOfBounds(ms) => write!(
+                f,
+                "health_timeout_ms = {ms} is out of bounds ({TIMEOUT_MIN_MS}..={HEALTH_TIMEOUT_MAX_MS})"
+            ),
+            Self::DegradedOutOfBounds(ms) => {
+                write!(f, "degraded_ms = {ms} must be above 0 and below health_timeout_ms")
+            }
+            Self::BadWeights => write!(
+                f,
+                "origin weights must be 0..={MAX_WEIGHT} with at least one above 0"
+            ),
+            Self::ReservedPath => write!(f, "path is under `{RESERVED_PREFIX}/`, reserved for the admin API"),
             Self::BadId => f.write_str("id may only contain letters, digits, `.`, `_` and `-`"),
             Self::DuplicateId => f.write_str("id is used by another route"),
             Self::UnknownUpstream(name) => write!(f, "unknown upstream `{name}`"),
@@ -316,24 +343,54 @@ fn upstream(name: String, spec: UpstreamSpec, report: &mut Report) -> Upstream {
             }
             Target::Binding(binding)
         }
-        (false, None) => Target::Origins(
-            spec.origins
-                .into_iter()
-                .filter_map(|url| match origin_base(&url) {
-                    Ok(base) => Some(base.to_owned()),
+        (false, None) => {
+            let origins: Vec<Origin> = spec
+                .origins
+                .iter()
+                .filter_map(|o| match origin_base(o.url()) {
+                    Ok(base) => Some(Origin {
+                        url: base.to_owned(),
+                        weight: o.weight(),
+                    }),
                     Err(reason) => {
-                        report.add(&subject, Problem::BadOrigin { url, reason });
+                        report.add(
+                            &subject,
+                            Problem::BadOrigin {
+                                url: o.url().to_owned(),
+                                reason,
+                            },
+                        );
                         None
                     }
                 })
-                .collect(),
-        ),
+                .collect();
+            let too_heavy = origins.iter().any(|o| o.weight > MAX_WEIGHT);
+            let all_drained = !origins.is_empty() && origins.iter().all(|o| o.weight == 0);
+            if too_heavy || all_drained {
+                report.add(&subject, Problem::BadWeights);
+            }
+            Target::Origins(origins)
+        }
     };
+    if !(TIMEOUT_MIN_MS..=HEALTH_TIMEOUT_MAX_MS).contains(&spec.health_timeout_ms) {
+        report.add(
+            &subject,
+            Problem::HealthTimeoutOutOfBounds(spec.health_timeout_ms),
+        );
+    }
+    if spec.degraded_ms == 0 || spec.degraded_ms >= spec.health_timeout_ms {
+        report.add(&subject, Problem::DegradedOutOfBounds(spec.degraded_ms));
+    }
     Upstream {
         name,
         target,
         timeout_ms: spec.timeout_ms,
-        health_path: spec.health_path,
+        health: HealthPolicy {
+            path: spec.health_path,
+            timeout_ms: spec.health_timeout_ms,
+            degraded_ms: spec.degraded_ms,
+            all_unhealthy: spec.all_unhealthy,
+        },
         access_secrets: spec.access_secrets,
     }
 }
@@ -406,6 +463,9 @@ fn check_path(path: &str, subject: &Subject, report: &mut Report) {
     if !path.starts_with('/') {
         report.add(subject, Problem::BadPath("must start with `/`".into()));
         return;
+    }
+    if path == RESERVED_PREFIX || path.starts_with(&format!("{RESERVED_PREFIX}/")) {
+        report.add(subject, Problem::ReservedPath);
     }
     for segment in path.split('/') {
         let old = segment

@@ -9,8 +9,11 @@
 //! - `GET /_test/download?bytes=N` streams N deterministic bytes (`x-body-sha256` header);
 //! - `GET /_test/status/{code}` answers with that status;
 //! - `GET /_test/hop` answers with hop-by-hop headers a proxy must drop;
-//! - `GET /_test/stats` counts requests (total, by path, cancelled); `DELETE` resets them.
+//! - `GET /_test/stats` counts requests (total, by path, cancelled); `DELETE` resets them;
+//! - `PUT /_test/health {"mode": "healthy"|"slow"|"degraded"|"unhealthy", "slow_ms": N}`
+//!   (or `HEALTH_MODE`/`HEALTH_SLOW_MS` at start) sets how `/healthz` answers.
 
+mod health;
 mod hooks;
 mod stats;
 mod store;
@@ -18,10 +21,10 @@ mod store;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::routing::get;
 use axum::Router;
 use serde_json::json;
 
+pub use health::{Mode, Setting};
 pub use hooks::{pattern_byte, pattern_sha256};
 pub use stats::Stats;
 pub use store::{not_found, problem, Store};
@@ -30,10 +33,7 @@ pub use store::{not_found, problem, Store};
 pub fn app(service: &'static str, routes: Router) -> Router {
     let stats = Arc::new(Stats::default());
     routes
-        .route(
-            "/healthz",
-            get(move || async move { axum::Json(json!({"status": "ok", "service": service})) }),
-        )
+        .merge(health::routes(service))
         .merge(hooks::routes(service, stats.clone()))
         .layer(axum::middleware::from_fn_with_state(
             (service, stats),

@@ -133,3 +133,42 @@ async fn dropped_requests_count_as_cancelled() {
     let (_, _, body) = call(&app, "GET", "/_test/stats", Body::empty()).await;
     assert_eq!(json(&body)["cancelled"], 1);
 }
+
+#[tokio::test]
+async fn the_health_switch_drives_every_state() {
+    let app = app();
+    let set = |mode: &str| Body::from(format!(r#"{{"mode": "{mode}", "slow_ms": 120}}"#));
+    let json_put = |body: Body| {
+        Request::put("/_test/health")
+            .header("content-type", "application/json")
+            .body(body)
+            .unwrap()
+    };
+    for (mode, status, word) in [
+        ("degraded", StatusCode::OK, "degraded"),
+        ("unhealthy", StatusCode::SERVICE_UNAVAILABLE, "unhealthy"),
+        ("slow", StatusCode::OK, "ok"),
+        ("healthy", StatusCode::OK, "ok"),
+    ] {
+        let response = app.clone().oneshot(json_put(set(mode))).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{mode}");
+        let started = std::time::Instant::now();
+        let (got, _, body) = call(&app, "GET", "/healthz", Body::empty()).await;
+        assert_eq!(
+            (got, json(&body)["status"].as_str().unwrap()),
+            (status, word),
+            "{mode}"
+        );
+        assert_eq!(
+            started.elapsed() >= std::time::Duration::from_millis(120),
+            mode == "slow",
+            "{mode}"
+        );
+    }
+    let response = app
+        .clone()
+        .oneshot(json_put(Body::from(r#"{"mode": "sideways"}"#)))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}

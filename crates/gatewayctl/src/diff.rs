@@ -100,7 +100,15 @@ fn describe_route(r: &RouteSpec) -> String {
 fn describe_upstream(u: &UpstreamSpec) -> String {
     match &u.binding {
         Some(b) => format!("binding {b}"),
-        None => u.origins.join(", "),
+        None => u
+            .origins
+            .iter()
+            .map(|o| match o.weight() {
+                1 => o.url().to_owned(),
+                w => format!("{} (weight {w})", o.url()),
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
     }
 }
 
@@ -134,6 +142,21 @@ fn upstream_fields(a: &UpstreamSpec, b: &UpstreamSpec) -> Vec<String> {
         b.timeout_ms.to_string(),
     );
     field("health_path", a.health_path.clone(), b.health_path.clone());
+    field(
+        "health_timeout_ms",
+        a.health_timeout_ms.to_string(),
+        b.health_timeout_ms.to_string(),
+    );
+    field(
+        "degraded_ms",
+        a.degraded_ms.to_string(),
+        b.degraded_ms.to_string(),
+    );
+    field(
+        "all_unhealthy",
+        format!("{:?}", a.all_unhealthy),
+        format!("{:?}", b.all_unhealthy),
+    );
     let access = |u: &UpstreamSpec| {
         u.access_secrets
             .as_ref()

@@ -51,7 +51,7 @@ fn check_reports_toml_syntax_and_unknown_fields_with_positions() {
     let dir = std::env::temp_dir().join(format!("gatewayctl-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     for (text, want) in [
-        ("[upstreams.x]\nbogus = 1\n", ":2:1: unknown field `bogus`, expected one of `timeout_ms`, `health_path`, `env`\nnothing was changed\n"),
+        ("[upstreams.x]\nbogus = 1\n", ":2:1: unknown field `bogus`, expected one of `timeout_ms`, `health_path`, `health_timeout_ms`, `degraded_ms`, `all_unhealthy`, `env`\nnothing was changed\n"),
         ("[[routes]]\nid = \"a\"\npath = /x\n", ":3:8: invalid string\nexpected `\"`, `'`\nnothing was changed\n"),
     ] {
         let file = dir.join("t.toml");
