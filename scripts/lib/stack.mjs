@@ -138,9 +138,9 @@ export async function waitForHttp(url, { timeoutMs = 60_000, proc } = {}) {
   throw new Error(`${url} did not answer within ${timeoutMs} ms: ${last}\n${proc ? proc.output() : ''}`);
 }
 
-/** Starts a sample backend (built in target/debug) on port; resolves when /healthz answers. */
-export async function startBackend(name, port, { echo = false } = {}) {
-  const child = spawn(path.join(ROOT, 'target/debug', name), [], {
+/** Starts a sample backend (built in target/debug, or target/release) on port; resolves when /healthz answers. */
+export async function startBackend(name, port, { echo = false, release = false } = {}) {
+  const child = spawn(path.join(ROOT, release ? 'target/release' : 'target/debug', name), [], {
     cwd: ROOT, env: { ...ENV, PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'],
   });
   const proc = track(child, name, echo);

@@ -1,0 +1,90 @@
+// Serving a contender in raw `workerd serve`: a generated config per contender, with KV
+// backed by kv-service.mjs and outbound fetches allowed to loopback.
+import { spawn } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { once } from 'node:events';
+import path from 'node:path';
+import { ROOT } from '../scripts/lib/stack.mjs';
+
+export const OUT = path.join(ROOT, 'bench/.out');
+export const COMPAT_DATE = '2026-11-01'; // as wrangler.toml
+const WORKERD = path.join(ROOT, 'node_modules/.bin/workerd');
+
+const text = (s) => JSON.stringify(String(s));
+
+/** Module lists for each kind of contender (paths relative to OUT, where configs live). */
+export const MODULES = {
+  passthrough: [['passthrough.mjs', 'esModule', '../peers/passthrough.mjs']],
+  hono: [['hono.mjs', 'esModule', 'hono.mjs']],
+  gateway: [['index.js', 'esModule', '../../build/index.js'], ['index_bg.wasm', 'wasm', '../../build/index_bg.wasm']],
+};
+
+/** Writes a workerd config and returns its path. */
+export async function writeConfig(name, { port, modules, vars = {}, kvData }) {
+  await mkdir(OUT, { recursive: true });
+  const bindings = Object.entries(vars).map(([k, v]) => `(name = ${text(k)}, text = ${text(v)})`);
+  let kvWorker = '';
+  if (kvData) {
+    const dataFile = `${name}.kv.json`;
+    await writeFile(path.join(OUT, dataFile), JSON.stringify(kvData));
+    bindings.push('(name = "ROUTES", kvNamespace = "kv")');
+    kvWorker = `
+const kv :Workerd.Worker = (
+  modules = [(name = "kv.mjs", esModule = embed "../kv-service.mjs")],
+  compatibilityDate = "${COMPAT_DATE}",
+  bindings = [(name = "DATA", json = embed ${text(dataFile)})],
+);`;
+  }
+  const config = `using Workerd = import "/workerd/workerd.capnp";
+const config :Workerd.Config = (
+  services = [
+    (name = "main", worker = .main),
+    ${kvData ? '(name = "kv", worker = .kv),' : ''}
+    (name = "internet", network = (allow = ["public", "private", "local"])),
+  ],
+  sockets = [(name = "http", address = "127.0.0.1:${port}", http = (), service = "main")],
+);
+const main :Workerd.Worker = (
+  modules = [${modules.map(([n, kind, file]) => `(name = ${text(n)}, ${kind} = embed ${text(file)})`).join(', ')}],
+  compatibilityDate = "${COMPAT_DATE}",
+  bindings = [${bindings.join(', ')}],
+  globalOutbound = "internet",
+);${kvWorker}
+`;
+  const file = path.join(OUT, `${name}.capnp`);
+  await writeFile(file, config);
+  return file;
+}
+
+/** Starts `workerd serve CONFIG`; resolves once `probe` answers 200. */
+export async function serve(configFile, url, { timeoutMs = 30_000 } = {}) {
+  const started = process.hrtime.bigint();
+  const child = spawn(WORKERD, ['serve', configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => { stderr += d; });
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`workerd exited ${child.exitCode}: ${stderr}`);
+    try {
+      const res = await fetch(url);
+      await res.arrayBuffer();
+      if (res.status === 200) break;
+    } catch { /* not listening yet */ }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`${url} not 200 within ${timeoutMs} ms: ${stderr}`);
+    }
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  const firstOkMs = Number(process.hrtime.bigint() - started) / 1e6;
+  return {
+    child,
+    firstOkMs,
+    stderr: () => stderr,
+    async stop() {
+      if (child.exitCode !== null) return;
+      child.kill('SIGTERM');
+      await once(child, 'exit');
+    },
+  };
+}
