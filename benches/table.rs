@@ -1,4 +1,5 @@
 //! Route table build (validation + matchit insertion) and lookup, natively, by table size.
+#![allow(missing_docs)] // criterion_group! generates undocumented items
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use gateway::table::{Lookup, RouteDocument, RouteTable};

@@ -1,8 +1,13 @@
 //! The structured access log: one JSON line per request.
+//!
+//! The line is written in two parts so the hot path never waits in Rust for the origin: Rust
+//! renders the head (everything known before forwarding) and whoever finishes the request —
+//! Rust for answers the gateway gives itself, `glue.js` for forwarded requests — appends the
+//! tail with [`tail`]'s format: `,"status":…,"duration_ms":…[,"error":…]}`.
 
 use serde::Serialize;
 
-/// One request, as logged when its response headers are ready.
+/// What is known about a request before its response.
 #[derive(Debug, Serialize)]
 pub struct AccessLog<'a> {
     /// Always `"request"`, to tell these lines from error lines.
@@ -21,20 +26,32 @@ pub struct AccessLog<'a> {
     pub upstream: Option<&'a str>,
     /// The origin the request went to, if it was forwarded.
     pub origin: Option<&'a str>,
-    /// Status sent to the client.
-    pub status: u16,
-    /// Time to response headers, in milliseconds.
-    pub duration_ms: u64,
     /// Route table version that served the request, if any.
     pub route_version: Option<&'a str>,
-    /// Why the gateway answered itself, for 5xx (never sent to clients).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
 }
 
 impl AccessLog<'_> {
-    /// The log line.
-    pub fn to_json(&self) -> String {
-        serde_json::to_string(self).expect("an access log line always serialises")
+    /// The line up to (not including) its closing brace.
+    pub fn head(&self) -> String {
+        let mut json = serde_json::to_string(self).expect("an access log line always serialises");
+        json.pop(); // the closing brace; the tail closes the object
+        json
+    }
+
+    /// The whole line, for a response the gateway produced itself.
+    pub fn line(&self, status: u16, duration_ms: u64, error: Option<&str>) -> String {
+        self.head() + &tail(status, duration_ms, error)
+    }
+}
+
+/// The end of a line: status, time to response headers, and why (for gateway errors).
+/// `glue.js` writes the same format for forwarded requests.
+pub fn tail(status: u16, duration_ms: u64, error: Option<&str>) -> String {
+    match error {
+        None => format!(",\"status\":{status},\"duration_ms\":{duration_ms}}}"),
+        Some(e) => format!(
+            ",\"status\":{status},\"duration_ms\":{duration_ms},\"error\":{}}}",
+            serde_json::to_string(e).expect("a string always serialises")
+        ),
     }
 }

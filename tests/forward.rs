@@ -119,3 +119,36 @@ fn problem_bodies_carry_ids_and_nothing_internal() {
     let no_route = Problem::new(GatewayError::NoRoute, "req-2", None).to_json();
     assert!(!no_route.contains("route_id"), "{no_route}");
 }
+
+#[test]
+fn access_log_lines_are_json_with_every_field() {
+    use gateway::access_log::{tail, AccessLog};
+    let log = AccessLog {
+        event: "request",
+        request_id: "r-1",
+        method: "GET",
+        host: "h:8787",
+        path: "/a\"b",
+        route_id: Some("users-get"),
+        upstream: Some("users"),
+        origin: None,
+        route_version: Some("v1"),
+    };
+    let line: serde_json::Value =
+        serde_json::from_str(&log.line(504, 1000, Some("no \"headers\""))).unwrap();
+    assert_eq!(
+        line,
+        serde_json::json!({
+            "event": "request", "request_id": "r-1", "method": "GET", "host": "h:8787", "path": "/a\"b",
+            "route_id": "users-get", "upstream": "users", "origin": null, "route_version": "v1",
+            "status": 504, "duration_ms": 1000, "error": "no \"headers\"",
+        })
+    );
+    // The head is what glue.js completes for forwarded requests.
+    let forwarded = format!("{}{}", log.head(), tail(200, 3, None));
+    let parsed: serde_json::Value = serde_json::from_str(&forwarded).unwrap();
+    assert_eq!(
+        (parsed["status"].as_u64(), parsed.get("error")),
+        (Some(200), None)
+    );
+}

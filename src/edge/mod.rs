@@ -1,5 +1,9 @@
-//! The runtime layer: the Worker's fetch handler. Everything here is glue between the
-//! `worker` runtime and the pure core; decisions are made in the core.
+//! The runtime layer: the Worker's handlers. Everything here is glue between the `worker`
+//! runtime and the pure core; decisions are made in the core.
+//!
+//! The fetch handler is synchronous on the hot path: it routes in Rust and returns the promise
+//! of the JavaScript half (`glue.js`), which forwards and finishes the request. Only an
+//! isolate's first request (the route table load) and the admin API run as Rust futures.
 
 mod admin;
 mod health;
@@ -9,8 +13,12 @@ mod proxy;
 mod respond;
 mod routes;
 
+use js_sys::Promise;
+use wasm_bindgen::prelude::wasm_bindgen;
+use wasm_bindgen::JsValue;
+use wasm_bindgen_futures::{future_to_promise, JsFuture};
 use worker::web_sys::{Request, Response};
-use worker::{event, Context, Env, Result};
+use worker::{event, Context, Env};
 
 use crate::access_log::AccessLog;
 use crate::forward::UrlParts;
@@ -22,10 +30,13 @@ use crate::table::{Lookup, RouteTable, Target};
 #[event(start)]
 fn start() {
     console_error_panic_hook::set_once();
+    proxy::init();
 }
 
-#[event(fetch)]
-async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
+/// The fetch handler (exported as `fetch`; worker-build's entrypoint calls it).
+#[wasm_bindgen]
+pub fn fetch(req: Request, env: Env, ctx: worker::worker_sys::Context) -> Promise {
+    let ctx = Context::new(ctx);
     let started = js_sys::Date::now();
     let url = req.url();
     let method = req.method();
@@ -35,107 +46,188 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
     };
     let Some(parts) = UrlParts::split(&url) else {
         // The runtime always hands the worker an absolute URL; anything else is a bug here.
-        return respond::problem(GatewayError::Internal, &request_id, None, None, None);
+        return answer(respond::problem(
+            GatewayError::Internal,
+            &request_id,
+            None,
+            None,
+            None,
+        ));
     };
     if let Some(route) = crate::admin::route(&method, parts.path) {
-        return admin::serve(&req, &env, route, &request_id).await;
+        return future_to_promise(async move {
+            admin::serve(&req, &env, route, &request_id)
+                .await
+                .map(JsValue::from)
+                .map_err(|e| e.to_string().into())
+        });
     }
-    let table = routes::current(&env, &ctx, started).await;
-    let mut log = AccessLog {
+    if let Some(table) = routes::cached(&env, &ctx, started) {
+        return serve(
+            &req,
+            &env,
+            &ctx,
+            &parts,
+            &method,
+            &request_id,
+            &table,
+            started,
+        );
+    }
+    // An isolate's first request: load the table, then serve as usual.
+    future_to_promise(async move {
+        let Some(table) = routes::load_now(&env).await else {
+            let parts = UrlParts::split(&url).expect("split above");
+            let log = access_log(&parts, &method, &request_id, None);
+            let response =
+                respond::problem(GatewayError::NoRouteTable, &request_id, None, None, None);
+            return finish(response, &log, started, None);
+        };
+        let parts = UrlParts::split(&url).expect("split above");
+        JsFuture::from(serve(
+            &req,
+            &env,
+            &ctx,
+            &parts,
+            &method,
+            &request_id,
+            &table,
+            started,
+        ))
+        .await
+    })
+}
+
+/// Routes one request with a loaded table; forwards it or answers it.
+#[allow(clippy::too_many_arguments)]
+fn serve(
+    req: &Request,
+    env: &Env,
+    ctx: &Context,
+    parts: &UrlParts<'_>,
+    method: &str,
+    request_id: &str,
+    table: &RouteTable,
+    started: f64,
+) -> Promise {
+    let version = Some(table.version.as_str());
+    let mut log = access_log(parts, method, request_id, version);
+    let matched = match table.lookup(parts.host, method, parts.path) {
+        Lookup::Found(matched) => matched,
+        Lookup::NotFound => {
+            let response = respond::problem(GatewayError::NoRoute, request_id, None, version, None);
+            return promise(finish(response, &log, started, None));
+        }
+        Lookup::MethodNotAllowed { allow } => {
+            let error = GatewayError::MethodNotAllowed;
+            let response = respond::problem(error, request_id, None, version, Some(allow));
+            return promise(finish(response, &log, started, None));
+        }
+    };
+    let route_id = Some(matched.route.id.as_str());
+    log.route_id = route_id;
+    log.upstream = Some(&matched.upstream.name);
+    let destination = match &matched.upstream.target {
+        Target::Binding(name) => proxy::Destination::Binding(name),
+        Target::Origins(origins) => {
+            let config = isolate::config(env);
+            let view = health::current(env, ctx, &config, started);
+            let random = isolate::random();
+            match choose(
+                matched.upstream,
+                origins,
+                &view,
+                started,
+                config.health_fresh_ms,
+                random,
+            ) {
+                Choice::Origin(origin) => proxy::Destination::Origin(&origin.url),
+                Choice::AllUnhealthy => {
+                    let error = GatewayError::UpstreamUnavailable;
+                    let response = respond::problem(error, request_id, route_id, version, None);
+                    return promise(finish(
+                        response,
+                        &log,
+                        started,
+                        Some("every origin is unhealthy"),
+                    ));
+                }
+            }
+        }
+    };
+    log.origin = Some(match destination {
+        proxy::Destination::Origin(url) | proxy::Destination::Binding(url) => url,
+    });
+    let forwarded = proxy::forward(
+        req,
+        env,
+        parts,
+        &matched,
+        request_id,
+        &table.version,
+        destination,
+        &log.head(),
+        started,
+    );
+    match forwarded {
+        Ok(promise) => promise,
+        Err(cause) => {
+            let response =
+                respond::problem(GatewayError::Internal, request_id, route_id, version, None);
+            promise(finish(response, &log, started, Some(&cause)))
+        }
+    }
+}
+
+fn access_log<'a>(
+    parts: &UrlParts<'a>,
+    method: &'a str,
+    request_id: &'a str,
+    version: Option<&'a str>,
+) -> AccessLog<'a> {
+    AccessLog {
         event: "request",
-        request_id: &request_id,
-        method: &method,
+        request_id,
+        method,
         host: parts.host,
         path: parts.path,
         route_id: None,
         upstream: None,
         origin: None,
-        status: 0,
-        duration_ms: 0,
-        route_version: table.as_deref().map(|t| t.version.as_str()),
-        error: None,
-    };
-    let response = match table.as_deref() {
-        Some(table) => serve(&req, &env, &ctx, &parts, table, &mut log).await,
-        None => respond::problem(GatewayError::NoRouteTable, &request_id, None, None, None),
-    };
-    let response = response.or_else(|e| {
-        log.error = Some(e.to_string());
-        respond::problem(
-            GatewayError::Internal,
-            &request_id,
-            log.route_id,
-            None,
-            None,
-        )
-    })?;
-    log.status = response.status();
-    log.duration_ms = (js_sys::Date::now() - started).max(0.0) as u64;
-    worker::console_log!("{}", log.to_json());
-    Ok(response)
-}
-
-/// Routes one request with a loaded table and forwards it, filling in the log line.
-async fn serve<'a>(
-    req: &Request,
-    env: &Env,
-    ctx: &Context,
-    parts: &UrlParts<'a>,
-    table: &'a RouteTable,
-    log: &mut AccessLog<'a>,
-) -> Result<Response> {
-    let version = Some(table.version.as_str());
-    let request_id = log.request_id;
-    let matched = match table.lookup(parts.host, log.method, parts.path) {
-        Lookup::Found(matched) => matched,
-        Lookup::NotFound => {
-            return respond::problem(GatewayError::NoRoute, request_id, None, version, None)
-        }
-        Lookup::MethodNotAllowed { allow } => {
-            let error = GatewayError::MethodNotAllowed;
-            return respond::problem(error, request_id, None, version, Some(allow));
-        }
-    };
-    log.route_id = Some(&matched.route.id);
-    log.upstream = Some(&matched.upstream.name);
-    let origin = match &matched.upstream.target {
-        Target::Binding(name) => proxy::Destination::Binding(name),
-        Target::Origins(origins) => {
-            let config = isolate::config(env);
-            let now = js_sys::Date::now();
-            let view = health::current(env, ctx, &config, now);
-            let fresh_ms = config.health_fresh_ms;
-            match choose(
-                matched.upstream,
-                origins,
-                &view,
-                now,
-                fresh_ms,
-                isolate::random(),
-            ) {
-                Choice::Origin(origin) => proxy::Destination::Origin(&origin.url),
-                Choice::AllUnhealthy => {
-                    let route_id = Some(matched.route.id.as_str());
-                    let error = GatewayError::UpstreamUnavailable;
-                    return respond::problem(error, request_id, route_id, version, None);
-                }
-            }
-        }
-    };
-    let attempt = proxy::forward(req, env, parts, &matched, request_id, origin).await;
-    log.origin = Some(attempt.origin);
-    match attempt.outcome {
-        Ok(origin_response) => respond::relay(origin_response, request_id, &table.version),
-        Err((failure, cause)) => {
-            log.error = Some(cause);
-            let route_id = Some(matched.route.id.as_str());
-            respond::problem(failure.into(), request_id, route_id, version, None)
-        }
+        route_version: version,
     }
 }
 
+/// Logs a response the gateway produced itself.
+fn finish(
+    response: worker::Result<Response>,
+    log: &AccessLog<'_>,
+    started: f64,
+    error: Option<&str>,
+) -> Result<JsValue, JsValue> {
+    let response = response.map_err(|e| JsValue::from(e.to_string()))?;
+    let duration = (js_sys::Date::now() - started).max(0.0) as u64;
+    worker::console_log!("{}", log.line(response.status(), duration, error));
+    Ok(response.into())
+}
+
+fn promise(result: Result<JsValue, JsValue>) -> Promise {
+    match result {
+        Ok(value) => Promise::resolve(&value),
+        Err(error) => Promise::reject(&error),
+    }
+}
+
+fn answer(response: worker::Result<Response>) -> Promise {
+    promise(
+        response
+            .map(JsValue::from)
+            .map_err(|e| JsValue::from(e.to_string())),
+    )
+}
+
 /// The message of a JavaScript error value (an `Error`'s message, a string, or its debug form).
-fn js_error(error: &wasm_bindgen::JsValue) -> String {
+fn js_error(error: &JsValue) -> String {
     use wasm_bindgen::JsCast;
     error
         .dyn_ref::<js_sys::Error>()

@@ -1,32 +1,10 @@
-//! Responses the gateway writes: relayed origin responses and problem+json errors.
+//! Responses the gateway writes itself: problem+json errors (relaying is in `glue.js`).
 
 use worker::web_sys::{Headers, Response, ResponseInit};
 use worker::Result;
 
-use super::proxy::strip_hop_by_hop;
 use crate::headers::{REQUEST_ID, ROUTE_VERSION};
 use crate::problem::{GatewayError, Problem, PROBLEM_JSON};
-
-/// The origin's response with hop-by-hop headers removed and the gateway's headers added.
-/// The body stream is handed over untouched.
-pub fn relay(origin: Response, request_id: &str, version: &str) -> Result<Response> {
-    if origin.status() == 101 {
-        // A WebSocket handshake: the socket travels with the response object itself.
-        return Ok(origin);
-    }
-    let headers = Headers::new_with_headers(&origin.headers())?;
-    strip_hop_by_hop(&headers)?;
-    headers.set(REQUEST_ID, request_id)?;
-    headers.set(ROUTE_VERSION, version)?;
-    let init = ResponseInit::new();
-    init.set_status(origin.status());
-    init.set_status_text(&origin.status_text());
-    init.set_headers(&headers);
-    Ok(Response::new_with_opt_readable_stream_and_init(
-        origin.body().as_ref(),
-        &init,
-    )?)
-}
 
 /// A problem+json response for `error`.
 pub fn problem(

@@ -15,8 +15,9 @@ pub const KV_BINDING: &str = "ROUTES";
 /// Edge cache TTL for immutable version documents, in seconds.
 const VERSION_CACHE_TTL_S: u64 = 86_400;
 
-/// The table to serve this request with, loading or scheduling a refresh as decided.
-pub async fn current(env: &Env, ctx: &Context, now_ms: f64) -> Option<Rc<RouteTable>> {
+/// The cached table, scheduling a background refresh when one is due; `None` when this
+/// isolate has no table yet and the caller must [`load_now`]. Never waits.
+pub fn cached(env: &Env, ctx: &Context, now_ms: f64) -> Option<Rc<RouteTable>> {
     let config = isolate::config(env);
     let decision = isolate::with_reload(|state, has_table| {
         let decision = state.decide(has_table, now_ms, config.refresh_ms);
@@ -26,10 +27,16 @@ pub async fn current(env: &Env, ctx: &Context, now_ms: f64) -> Option<Rc<RouteTa
         decision
     });
     match decision {
+        Reload::LoadNow => return None,
         Reload::Serve => {}
-        Reload::LoadNow => refresh(env.clone(), config).await,
         Reload::ServeAndRefresh => ctx.wait_until(refresh(env.clone(), config)),
     }
+    isolate::table()
+}
+
+/// Loads the active table for an isolate that has none (its first requests only).
+pub async fn load_now(env: &Env) -> Option<Rc<RouteTable>> {
+    refresh(env.clone(), isolate::config(env)).await;
     isolate::table()
 }
 

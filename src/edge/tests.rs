@@ -1,12 +1,13 @@
-//! The runtime layer against real JavaScript `Headers` and `Response` objects
-//! (wasm-bindgen-test, run in Node by `npm test`).
+//! The runtime layer against real JavaScript `Headers` and `Response` objects, including the
+//! hot path's JavaScript half (`glue.js`) through its Rust bindings (wasm-bindgen-test, run in
+//! Node by `npm test`).
 
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::wasm_bindgen_test;
 use worker::web_sys::{Headers, Response, ResponseInit};
 
-use super::proxy::strip_hop_by_hop;
+use super::proxy::{self, relay, strip_hop_by_hop};
 use super::respond;
 use crate::problem::GatewayError;
 
@@ -35,6 +36,7 @@ async fn text(response: &Response) -> String {
 
 #[wasm_bindgen_test]
 fn hop_by_hop_headers_leave_a_real_headers_object() {
+    proxy::init();
     let h = headers(&[
         ("Connection", "x-named, keep-alive"),
         ("Keep-Alive", "timeout=5"),
@@ -45,7 +47,7 @@ fn hop_by_hop_headers_leave_a_real_headers_object() {
         ("Traceparent", "00-abc-def-01"),
         ("Accept", "*/*"),
     ]);
-    strip_hop_by_hop(&h).unwrap();
+    strip_hop_by_hop(&h);
     assert_eq!(names(&h), ["accept", "traceparent"]);
 
     let ws = headers(&[
@@ -53,7 +55,7 @@ fn hop_by_hop_headers_leave_a_real_headers_object() {
         ("Upgrade", "websocket"),
         ("Keep-Alive", "1"),
     ]);
-    strip_hop_by_hop(&ws).unwrap();
+    strip_hop_by_hop(&ws);
     assert_eq!(names(&ws), ["connection", "upgrade"]);
 }
 
@@ -101,6 +103,7 @@ async fn problems_are_problem_json_with_ids() {
 
 #[wasm_bindgen_test]
 async fn relayed_responses_keep_status_body_and_end_to_end_headers() {
+    proxy::init();
     let init = ResponseInit::new();
     init.set_status(418);
     init.set_status_text("I'm a teapot");
@@ -112,7 +115,7 @@ async fn relayed_responses_keep_status_body_and_end_to_end_headers() {
         ("Content-Type", "text/plain"),
     ]));
     let origin = Response::new_with_opt_str_and_init(Some("short and stout"), &init).unwrap();
-    let relayed = respond::relay(origin, "req-3", "v9").unwrap();
+    let relayed = relay(origin, "req-3", "v9");
     assert_eq!(
         (relayed.status(), relayed.status_text()),
         (418, "I'm a teapot".to_owned())
@@ -133,4 +136,23 @@ async fn relayed_responses_keep_status_body_and_end_to_end_headers() {
     );
     assert_eq!(text(&relayed).await, "short and stout");
     assert!(relayed.dyn_ref::<Response>().is_some());
+}
+
+#[wasm_bindgen_test]
+async fn glue_renders_504_and_502_exactly_as_the_rust_mapping() {
+    proxy::init();
+    for error in [GatewayError::OriginTimeout, GatewayError::OriginFailure] {
+        let js = proxy::problem_js(proxy::failure_kind(error), "req-9", "users-get", "v3");
+        let rust = respond::problem(error, "req-9", Some("users-get"), Some("v3"), None).unwrap();
+        assert_eq!(js.status(), rust.status());
+        assert_eq!(names(&js.headers()), names(&rust.headers()));
+        for name in names(&rust.headers()) {
+            assert_eq!(
+                js.headers().get(&name).unwrap(),
+                rust.headers().get(&name).unwrap(),
+                "{name}"
+            );
+        }
+        assert_eq!(text(&js).await, text(&rust).await);
+    }
 }
