@@ -55,3 +55,35 @@ pub fn tail(status: u16, duration_ms: u64, error: Option<&str>) -> String {
         ),
     }
 }
+
+/// A value in an [`event`] line.
+#[derive(Debug, Clone, Copy)]
+pub enum Field<'a> {
+    /// A string (escaped).
+    Str(&'a str),
+    /// A number.
+    Num(u64),
+    /// Text that is already JSON.
+    Raw(&'a str),
+    /// `null`.
+    Null,
+}
+
+/// A one-line JSON event other than a request (`route_table_loaded`, `health_probed`, …).
+pub fn event(name: &str, fields: &[(&str, Field<'_>)]) -> String {
+    let text = |s: &str| serde_json::to_string(s).expect("a string always serialises");
+    let mut line = format!("{{\"event\":{}", text(name));
+    for (key, value) in fields {
+        line.push(',');
+        line.push_str(&text(key));
+        line.push(':');
+        match value {
+            Field::Str(s) => line.push_str(&text(s)),
+            Field::Num(n) => line.push_str(&n.to_string()),
+            Field::Raw(json) => line.push_str(json),
+            Field::Null => line.push_str("null"),
+        }
+    }
+    line.push('}');
+    line
+}

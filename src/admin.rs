@@ -64,3 +64,113 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     }
     diff == 0
 }
+
+/// `GET /__gateway/health`.
+#[derive(Debug, serde::Serialize, PartialEq)]
+pub struct HealthReport<'a> {
+    /// Overall status of the fresh snapshots, or `unknown` without any.
+    pub status: &'static str,
+    /// The newest snapshot's time, ms since the epoch.
+    pub checked_at: Option<i64>,
+    /// How old a snapshot may be and still count, ms.
+    pub fresh_ms: u64,
+    /// The route table version whose origins are listed.
+    pub route_version: &'a str,
+    /// One entry per origin of the table.
+    pub origins: Vec<OriginHealth<'a>>,
+}
+
+/// One origin in a [`HealthReport`].
+#[derive(Debug, serde::Serialize, PartialEq)]
+pub struct OriginHealth<'a> {
+    /// Upstream name.
+    pub upstream: &'a str,
+    /// Origin base URL or binding name.
+    pub origin: &'a str,
+    /// Latest status, or `unknown` when never probed.
+    pub status: &'a str,
+    /// HTTP status of the latest probe.
+    pub http_status: Option<i64>,
+    /// Latency of the latest probe, ms.
+    pub latency_ms: Option<i64>,
+    /// When it was probed, ms since the epoch.
+    pub checked_at: Option<i64>,
+    /// Why.
+    pub detail: &'a str,
+    /// Probed within the freshness window (only fresh snapshots steer traffic).
+    pub fresh: bool,
+}
+
+/// The health report for the origins of `table`, from the latest snapshots.
+pub fn health_report<'a>(
+    table: &'a crate::table::RouteTable,
+    targets: &'a [crate::health::ProbeTarget],
+    latest: &'a [crate::health::Snapshot],
+    now_ms: f64,
+    fresh_ms: f64,
+) -> HealthReport<'a> {
+    let origins: Vec<OriginHealth<'a>> = targets
+        .iter()
+        .map(|t| {
+            let row = latest
+                .iter()
+                .find(|r| r.upstream == t.upstream && r.origin == t.origin);
+            OriginHealth {
+                upstream: &t.upstream,
+                origin: &t.origin,
+                status: row.map_or("unknown", |r| r.status.as_str()),
+                http_status: row.and_then(|r| r.http_status),
+                latency_ms: row.map(|r| r.latency_ms),
+                checked_at: row.map(|r| r.checked_at),
+                detail: row.map_or("", |r| r.detail.as_str()),
+                fresh: row.is_some_and(|r| now_ms - r.checked_at as f64 <= fresh_ms),
+            }
+        })
+        .collect();
+    let fresh: Vec<crate::health::Status> = origins
+        .iter()
+        .filter(|o| o.fresh)
+        .filter_map(|o| crate::health::Status::parse(o.status))
+        .collect();
+    HealthReport {
+        status: if fresh.is_empty() {
+            "unknown"
+        } else {
+            crate::health::overall(fresh).as_str()
+        },
+        checked_at: latest.iter().map(|r| r.checked_at).max(),
+        fresh_ms: fresh_ms as u64,
+        route_version: &table.version,
+        origins,
+    }
+}
+
+/// `GET /__gateway/versions`.
+#[derive(Debug, serde::Serialize)]
+pub struct VersionsReport<'a> {
+    /// The environment.
+    pub environment: &'a str,
+    /// The version of the latest activation, if any.
+    pub active_version: Option<&'a str>,
+    /// Versions, newest first.
+    pub versions: &'a [crate::history::VersionRecord],
+    /// Activations, newest first.
+    pub activations: &'a [crate::history::Activation],
+}
+
+/// `GET /__gateway/routes`: the served document is embedded as stored (already JSON).
+pub fn routes_report(
+    serving: &str,
+    active: Option<&str>,
+    environment: &str,
+    route_count: usize,
+    document: &str,
+) -> String {
+    let text = |s: &str| serde_json::to_string(s).expect("a string always serialises");
+    format!(
+        "{{\"serving_version\":{},\"active_version\":{},\"environment\":{},\"route_count\":{route_count},\"document\":{document}}}",
+        text(serving),
+        active.map_or_else(|| "null".to_owned(), text),
+        text(environment),
+    )
+}

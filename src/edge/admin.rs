@@ -6,8 +6,8 @@ use worker::web_sys::{Headers, Response, ResponseInit};
 use worker::{Env, Result};
 
 use super::{health, isolate, respond, routes};
-use crate::admin::{authorized, AdminRoute, Endpoint};
-use crate::health::{overall, Status};
+use crate::access_log::{event, Field};
+use crate::admin::{authorized, AdminRoute, Endpoint, VersionsReport};
 use crate::history::{Activation, VersionRecord, SELECT_ACTIVATIONS, SELECT_VERSIONS};
 use crate::problem::GatewayError;
 use crate::table::{version_key, ACTIVE_KEY};
@@ -56,10 +56,11 @@ pub async fn serve(
     match body {
         Ok(body) => json(&body, request_id),
         Err(e) => {
-            worker::console_error!(
-                "{}",
-                serde_json::json!({"event": "admin_error", "request_id": request_id, "error": e})
-            );
+            let fields = [
+                ("request_id", Field::Str(request_id)),
+                ("error", Field::Str(&e)),
+            ];
+            worker::console_error!("{}", event("admin_error", &fields));
             respond::problem(GatewayError::Internal, request_id, None, None, None)
         }
     }
@@ -81,46 +82,15 @@ async fn health_report(env: &Env) -> std::result::Result<String, String> {
     let config = isolate::config(env);
     let table = routes::active(env, &config).await?;
     let rows = health::latest(env).await.map_err(|e| e.to_string())?;
-    let now = js_sys::Date::now();
     let targets = crate::health::plan(&table);
-    let origins: Vec<serde_json::Value> = targets
-        .iter()
-        .map(|t| {
-            let row = rows
-                .iter()
-                .find(|r| r.upstream == t.upstream && r.origin == t.origin);
-            let fresh = row.is_some_and(|r| now - r.checked_at as f64 <= config.health_fresh_ms);
-            serde_json::json!({
-                "upstream": t.upstream,
-                "origin": t.origin,
-                "status": row.map_or("unknown", |r| r.status.as_str()),
-                "http_status": row.and_then(|r| r.http_status),
-                "latency_ms": row.map(|r| r.latency_ms),
-                "checked_at": row.map(|r| r.checked_at),
-                "detail": row.map_or("", |r| r.detail.as_str()),
-                "fresh": fresh,
-            })
-        })
-        .collect();
-    let statuses: Vec<Status> = origins
-        .iter()
-        .filter(|o| o["fresh"] == true)
-        .filter_map(|o| Status::parse(o["status"].as_str()?))
-        .collect();
-    let status = if statuses.is_empty() {
-        "unknown"
-    } else {
-        overall(statuses).as_str()
-    };
-    let checked_at = rows.iter().map(|r| r.checked_at).max();
-    Ok(serde_json::json!({
-        "status": status,
-        "checked_at": checked_at,
-        "fresh_ms": config.health_fresh_ms as u64,
-        "route_version": table.version,
-        "origins": origins,
-    })
-    .to_string())
+    let report = crate::admin::health_report(
+        &table,
+        &targets,
+        &rows,
+        js_sys::Date::now(),
+        config.health_fresh_ms,
+    );
+    serde_json::to_string(&report).map_err(|e| e.to_string())
 }
 
 /// The version this isolate serves, the one KV names, and the served document.
@@ -135,15 +105,14 @@ async fn routes_report(env: &Env) -> std::result::Result<String, String> {
         .await
         .map_err(|e| e.to_string())?
         .ok_or("the served version's document is gone from KV")?;
-    let document: serde_json::Value = serde_json::from_str(&document).map_err(|e| e.to_string())?;
-    Ok(serde_json::json!({
-        "serving_version": table.version,
-        "active_version": active,
-        "environment": table.environment,
-        "route_count": table.routes().len(),
-        "document": document,
-    })
-    .to_string())
+    let routes = table.routes().len();
+    Ok(crate::admin::routes_report(
+        &table.version,
+        active.as_deref(),
+        &table.environment,
+        routes,
+        &document,
+    ))
 }
 
 /// Versions and activations of this environment from D1, newest first.
@@ -167,12 +136,11 @@ async fn versions_report(env: &Env) -> std::result::Result<String, String> {
         .await
         .and_then(|r| r.results())
         .map_err(|e| e.to_string())?;
-    let active = activations.first().map(|a| a.version.clone());
-    Ok(serde_json::json!({
-        "environment": config.environment,
-        "active_version": active,
-        "versions": versions,
-        "activations": activations,
-    })
-    .to_string())
+    let report = VersionsReport {
+        environment: &config.environment,
+        active_version: activations.first().map(|a| a.version.as_str()),
+        versions: &versions,
+        activations: &activations,
+    };
+    serde_json::to_string(&report).map_err(|e| e.to_string())
 }

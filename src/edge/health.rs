@@ -8,6 +8,7 @@ use wasm_bindgen::JsValue;
 use worker::{Context, Env};
 
 use super::isolate::{self, Config};
+use crate::access_log::{event, Field};
 use crate::health::{HealthView, Snapshot, Status, SELECT_LATEST};
 use crate::reload::Reload;
 
@@ -31,7 +32,10 @@ pub fn current(env: &Env, ctx: &Context, config: &Config, now_ms: f64) -> Rc<Hea
                 Ok(rows) => isolate::install_health(view(&rows)),
                 Err(e) => worker::console_error!(
                     "{}",
-                    serde_json::json!({"event": "health_view_error", "error": e.to_string()})
+                    event(
+                        "health_view_error",
+                        &[("error", Field::Str(&e.to_string()))]
+                    )
                 ),
             }
             isolate::with_health_reload(|state| state.checked(js_sys::Date::now()));

@@ -12,6 +12,7 @@ use worker::web_sys::{AbortController, Headers, Request, RequestInit, Response};
 use worker::{event, Delay, Env, ScheduleContext, ScheduledEvent};
 
 use super::{health, isolate, js_error, routes};
+use crate::access_log::{event, Field};
 use crate::health::{
     body_reports_degraded, classify, plan, Probe, ProbeTarget, Verdict, INSERT_SNAPSHOT,
     MAX_CONCURRENT_PROBES, PRUNE_SNAPSHOTS,
@@ -26,7 +27,7 @@ async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     if let Err(e) = run(&env).await {
         worker::console_error!(
             "{}",
-            serde_json::json!({"event": "health_probe_error", "error": e})
+            event("health_probe_error", &[("error", Field::Str(&e))])
         );
     }
 }
@@ -78,19 +79,39 @@ async fn run(env: &Env) -> Result<(), String> {
             .map_err(|e| e.to_string())?,
     );
     db.batch(statements).await.map_err(|e| e.to_string())?;
+    let origins: Vec<ProbeLog<'_>> = verdicts
+        .iter()
+        .map(|(t, v)| ProbeLog {
+            upstream: &t.upstream,
+            origin: &t.origin,
+            status: v.status.as_str(),
+            latency_ms: v.latency_ms,
+            detail: &v.detail,
+        })
+        .collect();
+    let origins = serde_json::to_string(&origins).map_err(|e| e.to_string())?;
     worker::console_log!(
         "{}",
-        serde_json::json!({
-            "event": "health_probed",
-            "version": table.version,
-            "origins": verdicts.iter().map(|(t, v)| serde_json::json!({
-                "upstream": t.upstream, "origin": t.origin, "status": v.status.as_str(),
-                "latency_ms": v.latency_ms, "detail": v.detail,
-            })).collect::<Vec<_>>(),
-            "duration_ms": (checked_at - started) as u64,
-        })
+        event(
+            "health_probed",
+            &[
+                ("version", Field::Str(&table.version)),
+                ("origins", Field::Raw(&origins)),
+                ("duration_ms", Field::Num((checked_at - started) as u64)),
+            ]
+        )
     );
     Ok(())
+}
+
+/// One origin in the `health_probed` log line.
+#[derive(serde::Serialize)]
+struct ProbeLog<'a> {
+    upstream: &'a str,
+    origin: &'a str,
+    status: &'a str,
+    latency_ms: u64,
+    detail: &'a str,
 }
 
 fn access_of<'t>(table: &'t RouteTable, upstream: &str) -> Option<&'t AccessSecrets> {

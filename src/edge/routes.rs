@@ -7,6 +7,7 @@ use std::rc::Rc;
 use worker::{Context, Env};
 
 use super::isolate::{self, Config};
+use crate::access_log::{event, Field};
 use crate::reload::{follow_pointer, PointerDecision, Reload};
 use crate::table::{version_key, RouteDocument, RouteTable, ACTIVE_KEY};
 
@@ -47,26 +48,25 @@ async fn refresh(env: Env, config: Rc<Config>) {
     isolate::with_reload(|state, _| state.checked(js_sys::Date::now()));
     match outcome {
         Ok(Some(table)) => {
-            worker::console_log!(
-                "{}",
-                serde_json::json!({
-                    "event": "route_table_loaded",
-                    "version": table.version,
-                    "previous": loaded.as_deref().map(|t| t.version.as_str()),
-                    "routes": table.routes().len(),
-                })
-            );
+            let previous = loaded
+                .as_deref()
+                .map_or(Field::Null, |t| Field::Str(&t.version));
+            let fields = [
+                ("version", Field::Str(&table.version)),
+                ("previous", previous),
+                ("routes", Field::Num(table.routes().len() as u64)),
+            ];
+            worker::console_log!("{}", event("route_table_loaded", &fields));
             isolate::install(Rc::new(table));
         }
         Ok(None) => {}
-        Err(error) => worker::console_error!(
-            "{}",
-            serde_json::json!({
-                "event": "route_table_error",
-                "error": error,
-                "serving": loaded.as_deref().map(|t| t.version.as_str()),
-            })
-        ),
+        Err(error) => {
+            let serving = loaded
+                .as_deref()
+                .map_or(Field::Null, |t| Field::Str(&t.version));
+            let fields = [("error", Field::Str(&error)), ("serving", serving)];
+            worker::console_error!("{}", event("route_table_error", &fields));
+        }
     }
 }
 

@@ -74,7 +74,10 @@ fn default_degraded() -> u64 {
 }
 
 /// An origin: a bare URL (weight 1) or `{ url, weight }`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Deserialised by hand rather than with `#[serde(untagged)]`, which would buffer every value
+/// through serde's generic content type and add kilobytes to the worker.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
 pub enum OriginSpec {
     /// A URL with weight 1.
@@ -102,6 +105,45 @@ impl OriginSpec {
             Self::Url(_) => 1,
             Self::Weighted { weight, .. } => *weight,
         }
+    }
+}
+
+impl<'de> Deserialize<'de> for OriginSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = OriginSpec;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an origin URL or { url, weight }")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, url: &str) -> Result<OriginSpec, E> {
+                Ok(OriginSpec::Url(url.to_owned()))
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<OriginSpec, A::Error> {
+                let (mut url, mut weight) = (None, None);
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "url" => url = Some(map.next_value::<String>()?),
+                        "weight" => weight = Some(map.next_value::<u32>()?),
+                        other => {
+                            return Err(serde::de::Error::unknown_field(other, &["url", "weight"]))
+                        }
+                    }
+                }
+                let url = url.ok_or_else(|| serde::de::Error::missing_field("url"))?;
+                Ok(match weight {
+                    Some(weight) => OriginSpec::Weighted { url, weight },
+                    None => OriginSpec::Url(url),
+                })
+            }
+        }
+        deserializer.deserialize_any(Visitor)
     }
 }
 
