@@ -31,8 +31,9 @@ const log = (...a) => console.error('[bench]', ...a);
 function routesToml(n, originPort) {
   let t = `[upstreams.users]\ntimeout_ms = 5000\n[upstreams.users.env.local]\norigins = ["http://127.0.0.1:${originPort}"]\n\n`;
   t += '[[routes]]\nid = "users-get"\nmethods = ["GET"]\npath = "/api/users/{id}"\nupstream = "users"\nrewrite = { strip_prefix = "/api" }\n\n';
-  t += '[[routes]]\nid = "echo"\npath = "/echo/{*rest}"\nupstream = "users"\n\n';
-  t += '[[routes]]\nid = "download"\nmethods = ["GET"]\npath = "/_test/download"\nupstream = "users"\n\n';
+  // The streaming routes answer only after the whole body: give them time for 256 MiB.
+  t += '[[routes]]\nid = "echo"\npath = "/echo/{*rest}"\nupstream = "users"\ntimeout_ms = 60000\n\n';
+  t += '[[routes]]\nid = "download"\nmethods = ["GET"]\npath = "/_test/download"\nupstream = "users"\ntimeout_ms = 60000\n\n';
   for (let i = 3; i < n; i++) {
     t += `[[routes]]\nid = "svc${i}"\nmethods = ["GET", "POST"]\npath = "/svc${i}/items/{id}"\nupstream = "users"\nrewrite = { template = "/items/{id}" }\n\n`;
   }
@@ -47,8 +48,8 @@ async function kvFor(n, originPort) {
   return { 'routes/active': doc.version, [`routes/versions/${doc.version}`]: stdout.trim() };
 }
 
-const unit = { us: 1e-3, ms: 1, s: 1000 };
-const ms = (v) => { const m = /([\d.]+)(us|ms|s)/.exec(v); return m ? Number(m[1]) * unit[m[2]] : NaN; };
+const unit = { us: 1e-3, ms: 1, s: 1000, m: 60000 };
+const ms = (v) => { const m = /^([\d.]+)(us|ms|s|m)$/.exec(v ?? ''); return m ? Number(m[1]) * unit[m[2]] : null; };
 
 /** One wrk run: req/s, p50, p99 (ms), non-2xx, socket errors. */
 async function wrk(url, duration = DURATION) {
@@ -64,7 +65,12 @@ async function wrk(url, duration = DURATION) {
   };
 }
 
-const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
+const median = (values) => {
+  const s = values.filter((x) => typeof x === 'number' && Number.isFinite(x)).sort((a, b) => a - b);
+  if (s.length === 0) return null;
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
 
 function summarize(runs) {
   return {
@@ -85,7 +91,7 @@ async function measure(contenders) {
     for (const c of round % 2 ? contenders : [...contenders].reverse()) {
       const r = await wrk(c.url);
       runs[c.key].push(r);
-      log(`round ${round} ${c.key}: ${Math.round(r.rps)} req/s, p99 ${r.p99.toFixed(2)} ms`);
+      log(`round ${round} ${c.key}: ${Math.round(r.rps)} req/s, p99 ${r.p99?.toFixed(2)} ms`);
     }
   }
   return Object.fromEntries(Object.entries(runs).map(([k, v]) => [k, summarize(v)]));
@@ -256,7 +262,7 @@ async function main() {
 function print(r) {
   const rows = [['contender', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx', 'errors', 'vs (b)', 'vs (a)']];
   for (const [k, v] of Object.entries(r.throughput)) {
-    rows.push([k, Math.round(v.rps), v.p50.toFixed(2), v.p99.toFixed(2), v.non2xx, v.errors, v.vs_b.toFixed(2), v.vs_a.toFixed(2)]);
+    rows.push([k, Math.round(v.rps), v.p50?.toFixed(2), v.p99?.toFixed(2), v.non2xx, v.errors, v.vs_b.toFixed(2), v.vs_a.toFixed(2)]);
   }
   const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => String(row[i]).length)));
   for (const row of rows) console.log(row.map((cell, i) => String(cell).padStart(widths[i])).join('  '));

@@ -7,7 +7,7 @@ use gateway::table::{Lookup, RouteDocument, RouteTable};
 /// A document of `n` routes like the benchmark's (bench/run.mjs).
 fn document(n: usize) -> RouteDocument {
     let mut routes = String::from(
-        r#"[{"id":"users-get","methods":["GET"],"path":"/api/users/{id}","upstream":"users","rewrite":{"strip_prefix":"/api"}}"#,
+        r#"{"id":"users-get","methods":["GET"],"path":"/api/users/{id}","upstream":"users","rewrite":{"strip_prefix":"/api"}}"#,
     );
     for i in 1..n {
         routes.push_str(&format!(

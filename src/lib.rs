@@ -20,7 +20,9 @@
 //! - [`history`]: D1 rows and SQL for route table versions and activations.
 //!
 //! Runtime layer — the only code that touches the `worker` crate, compiled for wasm32 only:
-//! - `edge`: the fetch handler, the KV-backed table cache and the proxying itself.
+//! - `edge`: the fetch handler (synchronous on the hot path), the KV-backed table cache, the
+//!   health view, scheduled probes, the admin API, and `edge/glue.js` — the JavaScript half
+//!   that forwards a request in one call (see BENCHMARKS.md for why).
 //!
 //! Beside this crate: `crates/gatewayctl` (check and publish route tables, using this crate's
 //! validation) and `backends/` (sample origins).

@@ -39,11 +39,18 @@ export function raw(url, { method = 'GET', headers = {}, body } = {}) {
 /** Byte i of the sample backends' download pattern (backend_kit::pattern_byte). */
 export const patternByte = (i) => (i * 31 + 7) % 251;
 
-/** One period-aligned chunk of the pattern, reused to generate large bodies quickly. */
+/** The pattern repeats every 251 bytes: one period plus a chunk's worth, built once. */
+const PERIOD = 251;
+let tile = null;
+
+/** `len` pattern bytes starting at offset `start` (a fresh copy; len ≤ 1 MiB). */
 function patternChunk(start, len) {
-  const chunk = Buffer.allocUnsafe(len);
-  for (let i = 0; i < len; i++) chunk[i] = patternByte(start + i);
-  return chunk;
+  if (tile === null || tile.length < len + PERIOD) {
+    tile = Buffer.allocUnsafe(Math.max(len, 1 << 20) + PERIOD);
+    for (let i = 0; i < tile.length; i++) tile[i] = patternByte(i);
+  }
+  const from = start % PERIOD;
+  return Buffer.from(tile.subarray(from, from + len));
 }
 
 /** A ReadableStream of `total` pattern bytes, and a promise of their SHA-256. */
