@@ -152,10 +152,14 @@ async function tableBuild() {
   const native = await run('cargo', ['bench', '-q', '-p', 'gateway', '--bench', 'table', '--', '--noplot'], { env: { CARGO_TERM_COLOR: 'never' } });
   const out = native.stdout + native.stderr;
   const result = { native_us: {} };
-  for (const m of out.matchAll(/build (\d+) routes\s+time:\s+\[\S+ \S+ (\S+) (\S+)/g)) {
-    result.native_us[m[1]] = +(Number(m[2]) * unit[m[3].replace('µs', 'us')] * 1000).toFixed(1);
+  const perUs = { ns: 1e-3, 'µs': 1, us: 1, ms: 1000, s: 1e6 };
+  for (const m of out.matchAll(/build\/(\d+) routes\s+time:\s+\[\S+ \S+ (\S+) (\S+)/g)) {
+    result.native_us[m[1]] = +(Number(m[2]) * perUs[m[3]]).toFixed(1);
   }
-  const wasm = await run('cargo', ['test', '-q', '--release', '--target', 'wasm32-unknown-unknown', '-p', 'gateway', '--test', 'wasm_table_build'], {
+  for (const m of out.matchAll(/lookup\/(\d+) routes\s+time:\s+\[\S+ \S+ (\S+) (\S+)/g)) {
+    (result.native_lookup_ns ??= {})[m[1]] = +(Number(m[2]) * perUs[m[3]] * 1000).toFixed(1);
+  }
+  const wasm = await run('cargo', ['test', '--release', '--target', 'wasm32-unknown-unknown', '-p', 'gateway', '--test', 'wasm_table_build', '--', '--nocapture'], {
     env: { CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER: 'wasm-bindgen-test-runner' },
   });
   result.wasm_us = {};
