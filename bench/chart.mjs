@@ -5,12 +5,12 @@ const COLORS = { a_origin: '#8a8a8a', b_js_passthrough: '#e8a33d', c_hono_gatewa
 export function chart(report) {
   const bars = Object.entries(report.throughput).map(([k, v]) => ({ label: k, value: v.rps, note: `p99 ${v.p99.toFixed(2)} ms`, color: COLORS[k] }));
   const scale = Object.entries(report.scale).map(([k, v]) => ({ label: `${k} routes`, value: v.rps, note: `${v.vs_10.toFixed(2)}×`, color: '#2f7ed8' }));
-  const width = 760;
+  const width = 860;
   const panel = (title, items, top) => {
     const max = Math.max(...items.map((i) => i.value), 1);
     const rows = items.map((item, n) => {
       const y = top + 30 + n * 34;
-      const w = Math.round((item.value / max) * 440);
+      const w = Math.round((item.value / max) * 420);
       return `<text x="10" y="${y + 17}" font-size="13">${item.label}</text>
   <rect x="190" y="${y}" width="${w}" height="24" fill="${item.color}"/>
   <text x="${196 + w}" y="${y + 17}" font-size="12">${Math.round(item.value)} req/s · ${item.note}</text>`;
