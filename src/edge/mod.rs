@@ -76,15 +76,14 @@ pub fn fetch(req: Request, env: Env, ctx: worker::worker_sys::Context) -> Promis
     }
     // An isolate's first request: load the table, then serve as usual.
     future_to_promise(async move {
+        let parts = UrlParts::split(&url).expect("split above");
         let Some(table) = routes::load_now(&env).await else {
-            let parts = UrlParts::split(&url).expect("split above");
             let log = access_log(&parts, &method, &request_id, None);
-            let response =
-                respond::problem(GatewayError::NoRouteTable, &request_id, None, None, None);
+            let error = GatewayError::NoRouteTable;
+            let response = respond::problem(error, &request_id, None, None, None);
             return finish(response, &log, started, None);
         };
-        let parts = UrlParts::split(&url).expect("split above");
-        JsFuture::from(serve(
+        let promise = serve(
             &req,
             &env,
             &ctx,
@@ -93,8 +92,8 @@ pub fn fetch(req: Request, env: Env, ctx: worker::worker_sys::Context) -> Promis
             &request_id,
             &table,
             started,
-        ))
-        .await
+        );
+        JsFuture::from(promise).await
     })
 }
 
