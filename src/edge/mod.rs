@@ -62,11 +62,13 @@ pub fn fetch(req: Request, env: Env, ctx: worker::worker_sys::Context) -> Promis
                 .map_err(|e| e.to_string().into())
         });
     }
-    if let Some(table) = routes::cached(&env, &ctx, started) {
+    let config = isolate::config(&env);
+    if let Some(table) = routes::cached(&env, &ctx, &config, started) {
         return serve(
             &req,
             &env,
             &ctx,
+            &config,
             &parts,
             &method,
             &request_id,
@@ -87,6 +89,7 @@ pub fn fetch(req: Request, env: Env, ctx: worker::worker_sys::Context) -> Promis
             &req,
             &env,
             &ctx,
+            &config,
             &parts,
             &method,
             &request_id,
@@ -103,6 +106,7 @@ fn serve(
     req: &Request,
     env: &Env,
     ctx: &Context,
+    config: &isolate::Config,
     parts: &UrlParts<'_>,
     method: &str,
     request_id: &str,
@@ -129,8 +133,7 @@ fn serve(
     let destination = match &matched.upstream.target {
         Target::Binding(name) => proxy::Destination::Binding(name),
         Target::Origins(origins) => {
-            let config = isolate::config(env);
-            let view = health::current(env, ctx, &config, started);
+            let view = health::current(env, ctx, config, started);
             let random = isolate::random();
             match choose(
                 matched.upstream,

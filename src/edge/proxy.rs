@@ -5,10 +5,10 @@
 
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::JsValue;
-use worker::web_sys::{Headers, Request, Response};
+use worker::web_sys::Request;
 use worker::Env;
 
-use crate::forward::{origin_url, UrlParts};
+use crate::forward::{origin_url, Failure, UrlParts};
 use crate::headers::HOP_BY_HOP;
 use crate::problem::GatewayError;
 use crate::table::RouteMatch;
@@ -16,9 +16,15 @@ use crate::table::RouteMatch;
 #[wasm_bindgen(module = "/src/edge/glue.js")]
 extern "C" {
     fn configure(names: js_sys::Array, timed_out: JsValue, failed: JsValue);
+    #[cfg(test)]
     #[wasm_bindgen(js_name = stripHopByHop)]
-    pub(super) fn strip_hop_by_hop(headers: &Headers);
-    pub(super) fn relay(response: Response, request_id: &str, version: &str) -> Response;
+    pub(super) fn strip_hop_by_hop(headers: &worker::web_sys::Headers);
+    #[cfg(test)]
+    pub(super) fn relay(
+        response: worker::web_sys::Response,
+        request_id: &str,
+        version: &str,
+    ) -> worker::web_sys::Response;
     #[cfg(test)]
     #[wasm_bindgen(js_name = problem)]
     pub(super) fn problem_js(
@@ -26,7 +32,7 @@ extern "C" {
         request_id: &str,
         route_id: &str,
         version: &str,
-    ) -> Response;
+    ) -> worker::web_sys::Response;
     #[allow(clippy::too_many_arguments)]
     #[wasm_bindgen(js_name = proxy)]
     fn proxy_js(
@@ -58,13 +64,11 @@ pub(super) fn failure_kind(error: GatewayError) -> JsValue {
 }
 
 /// Hands the header policy and the 504/502 mapping to the JavaScript side; once per isolate.
+/// `glue.js` reports an attempt as `[timed out, failed]`, i.e. the two [`Failure`]s.
 pub fn init() {
     let names = HOP_BY_HOP.iter().map(|h| JsValue::from_str(h)).collect();
-    configure(
-        names,
-        failure_kind(GatewayError::OriginTimeout),
-        failure_kind(GatewayError::OriginFailure),
-    );
+    let kind = |failure: Failure| failure_kind(failure.into());
+    configure(names, kind(Failure::TimedOut), kind(Failure::Failed));
 }
 
 /// Where one request goes.

@@ -18,8 +18,12 @@ const VERSION_CACHE_TTL_S: u64 = 86_400;
 
 /// The cached table, scheduling a background refresh when one is due; `None` when this
 /// isolate has no table yet and the caller must [`load_now`]. Never waits.
-pub fn cached(env: &Env, ctx: &Context, now_ms: f64) -> Option<Rc<RouteTable>> {
-    let config = isolate::config(env);
+pub fn cached(
+    env: &Env,
+    ctx: &Context,
+    config: &Rc<Config>,
+    now_ms: f64,
+) -> Option<Rc<RouteTable>> {
     let decision = isolate::with_reload(|state, has_table| {
         let decision = state.decide(has_table, now_ms, config.refresh_ms);
         if decision == Reload::ServeAndRefresh {
@@ -30,7 +34,7 @@ pub fn cached(env: &Env, ctx: &Context, now_ms: f64) -> Option<Rc<RouteTable>> {
     match decision {
         Reload::LoadNow => return None,
         Reload::Serve => {}
-        Reload::ServeAndRefresh => ctx.wait_until(refresh(env.clone(), config)),
+        Reload::ServeAndRefresh => ctx.wait_until(refresh(env.clone(), config.clone())),
     }
     isolate::table()
 }
