@@ -8,10 +8,15 @@
 //! - [`table`]: the route table — `routes.toml` source ([`table::source`]), the JSON document
 //!   in KV ([`table::document`]), validation into a [`table::RouteTable`], and lookup
 //!   (host → path → method, 404/405).
+//! - [`context`]: the per-request context built once and handed to every phase, and the
+//!   effects policies gather for the origin request and the client's response.
+//! - [`policy`]: per-route policies, one file each (CORS, IP rules, API keys, JWT, Cloudflare
+//!   Access, body limit, rate limit, header transforms), their fixed order and the engine.
 //! - [`rewrite`]: path rewrites (strip a prefix, or a template of captured parameters).
 //! - [`headers`]: header policy (hop-by-hop removal, `X-Forwarded-*`, request ids).
 //! - [`forward`]: URL splitting, the origin URL, timeout/failure classification.
-//! - [`problem`]: the one error → status and `application/problem+json` mapping.
+//! - [`problem`]: the one error → status mapping, and the [`problem::Answer`] that describes
+//!   every response the gateway gives itself (built in one place, `glue.js`).
 //! - [`reload`]: when the per-isolate route table and health caches are refreshed.
 //! - [`health`]: probe classification, health-aware weighted origin choice, snapshot SQL.
 //! - [`request_id`]: request id generation.
@@ -29,10 +34,12 @@
 
 pub mod access_log;
 pub mod admin;
+pub mod context;
 pub mod forward;
 pub mod headers;
 pub mod health;
 pub mod history;
+pub mod policy;
 pub mod problem;
 pub mod reload;
 pub mod request_id;

@@ -27,6 +27,18 @@ pub enum GatewayError {
     UpstreamUnavailable,
     /// An admin request without a valid bearer token.
     Unauthorized,
+    /// A route's authentication policy found no valid credentials.
+    Unauthenticated,
+    /// A route's IP rules refuse the client.
+    Forbidden,
+    /// A CORS preflight from an origin, method or header the route does not allow.
+    CorsRejected,
+    /// A route's rate limit is reached.
+    RateLimited,
+    /// The request body is larger than the route accepts.
+    PayloadTooLarge,
+    /// Credentials cannot be checked now (no signing keys could be loaded).
+    AuthUnavailable,
     /// The gateway itself failed.
     Internal,
 }
@@ -41,7 +53,11 @@ impl GatewayError {
             Self::OriginTimeout => 504,
             Self::OriginFailure => 502,
             Self::UpstreamUnavailable => 503,
-            Self::Unauthorized => 401,
+            Self::Unauthorized | Self::Unauthenticated => 401,
+            Self::Forbidden | Self::CorsRejected => 403,
+            Self::RateLimited => 429,
+            Self::PayloadTooLarge => 413,
+            Self::AuthUnavailable => 503,
             Self::Internal => 500,
         }
     }
@@ -55,7 +71,11 @@ impl GatewayError {
             Self::OriginTimeout => "Gateway Timeout",
             Self::OriginFailure => "Bad Gateway",
             Self::UpstreamUnavailable => "Upstream Unavailable",
-            Self::Unauthorized => "Unauthorized",
+            Self::Unauthorized | Self::Unauthenticated => "Unauthorized",
+            Self::Forbidden | Self::CorsRejected => "Forbidden",
+            Self::RateLimited => "Too Many Requests",
+            Self::PayloadTooLarge => "Content Too Large",
+            Self::AuthUnavailable => "Authentication Unavailable",
             Self::Internal => "Internal Server Error",
         }
     }
@@ -78,6 +98,14 @@ impl GatewayError {
                 "Every origin of this upstream is unhealthy. The request was not sent; retry later."
             }
             Self::Unauthorized => "This endpoint needs a valid bearer token.",
+            Self::Unauthenticated => "This route needs valid credentials.",
+            Self::Forbidden => "This client may not use this route.",
+            Self::CorsRejected => "This origin, method or header is not allowed cross-origin.",
+            Self::RateLimited => "Too many requests. Retry after the time in Retry-After.",
+            Self::PayloadTooLarge => "The request body is larger than this route accepts.",
+            Self::AuthUnavailable => {
+                "The gateway cannot verify credentials right now. Try again shortly."
+            }
             Self::Internal => "The gateway failed to handle this request.",
         }
     }
@@ -85,47 +113,85 @@ impl GatewayError {
     /// The `Retry-After` seconds to send, if any.
     pub fn retry_after(self) -> Option<u32> {
         match self {
-            Self::NoRouteTable => Some(5),
+            Self::NoRouteTable | Self::AuthUnavailable => Some(5),
             Self::UpstreamUnavailable => Some(UPSTREAM_RETRY_AFTER_S),
             _ => None,
         }
     }
 }
 
-/// An `application/problem+json` body.
-#[derive(Debug, Serialize)]
-pub struct Problem<'a> {
-    /// Always `about:blank`: the status and title say it all.
-    #[serde(rename = "type")]
-    pub kind: &'static str,
+/// A response the gateway gives itself, described for `glue.js` — the one place that builds
+/// such responses: a problem+json body from `status`, `title`, `detail` and the ids, or no
+/// body when `title` is `None` (a CORS preflight), with `headers` set on it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Answer {
     /// HTTP status.
     pub status: u16,
-    /// Short title.
-    pub title: &'static str,
+    /// Short title; `None` for a response without a body.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<&'static str>,
     /// Generic detail.
-    pub detail: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<&'static str>,
     /// The request id (also in `X-Request-Id`).
-    pub request_id: &'a str,
+    pub request_id: String,
     /// The route that matched, if one did.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub route_id: Option<&'a str>,
+    pub route_id: Option<String>,
+    /// The route table version, if one is loaded (`X-Gateway-Route-Version`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// Headers to set besides the standard ones, in order (`Allow`, `Retry-After`,
+    /// `WWW-Authenticate`, rate limit and CORS headers, …).
+    pub headers: Vec<(String, String)>,
 }
 
-impl<'a> Problem<'a> {
-    /// The body for `error` on request `request_id`, matched to `route_id` if any.
-    pub fn new(error: GatewayError, request_id: &'a str, route_id: Option<&'a str>) -> Self {
+impl Answer {
+    /// The problem answer for `error`, with its `Retry-After` if it has one.
+    pub fn problem(error: GatewayError, request_id: &str) -> Self {
+        let mut headers = Vec::new();
+        if let Some(seconds) = error.retry_after() {
+            headers.push(("retry-after".to_owned(), seconds.to_string()));
+        }
         Self {
-            kind: "about:blank",
             status: error.status(),
-            title: error.title(),
-            detail: error.detail(),
-            request_id,
-            route_id,
+            title: Some(error.title()),
+            detail: Some(error.detail()),
+            request_id: request_id.to_owned(),
+            route_id: None,
+            version: None,
+            headers,
         }
     }
 
-    /// The body as JSON text.
+    /// An answer without a body (a CORS preflight).
+    pub fn empty(status: u16, request_id: &str) -> Self {
+        Self {
+            status,
+            title: None,
+            detail: None,
+            request_id: request_id.to_owned(),
+            route_id: None,
+            version: None,
+            headers: Vec::new(),
+        }
+    }
+
+    /// Names the route and the table version.
+    pub fn on(mut self, route_id: Option<&str>, version: Option<&str>) -> Self {
+        self.route_id = route_id.map(str::to_owned);
+        self.version = version.map(str::to_owned);
+        self
+    }
+
+    /// Adds a header.
+    pub fn with(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.headers.push((name.to_owned(), value.into()));
+        self
+    }
+
+    /// The description as JSON, for `glue.js`.
     pub fn to_json(&self) -> String {
-        serde_json::to_string(self).expect("a problem always serialises")
+        serde_json::to_string(self).expect("an answer always serialises")
     }
 }

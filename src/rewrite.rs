@@ -46,45 +46,7 @@ impl Rewrite {
         if !text.starts_with('/') {
             return Err(TemplateError::NotAbsolute);
         }
-        let mut pieces = Vec::new();
-        let mut literal = String::new();
-        let mut chars = text.chars().peekable();
-        while let Some(c) = chars.next() {
-            match c {
-                '{' if chars.peek() == Some(&'{') => {
-                    chars.next();
-                    literal.push('{');
-                }
-                '}' if chars.peek() == Some(&'}') => {
-                    chars.next();
-                    literal.push('}');
-                }
-                '}' => return Err(TemplateError::Unbalanced),
-                '{' => {
-                    let mut name = String::new();
-                    loop {
-                        match chars.next() {
-                            Some('}') => break,
-                            Some('{') | None => return Err(TemplateError::Unbalanced),
-                            Some(c) => name.push(c),
-                        }
-                    }
-                    let name = name.strip_prefix('*').unwrap_or(&name).to_owned();
-                    if name.is_empty() {
-                        return Err(TemplateError::Unbalanced);
-                    }
-                    if !literal.is_empty() {
-                        pieces.push(Piece::Literal(std::mem::take(&mut literal)));
-                    }
-                    pieces.push(Piece::Param(name));
-                }
-                c => literal.push(c),
-            }
-        }
-        if !literal.is_empty() {
-            pieces.push(Piece::Literal(literal));
-        }
-        Ok(Self::Template(pieces))
+        pieces(text).map(Self::Template)
     }
 
     /// Parameter names the rewrite refers to.
@@ -122,6 +84,50 @@ impl Rewrite {
             }
         }
     }
+}
+
+/// Splits template text into literal pieces and `{name}` parameters (`{{`/`}}` are literal
+/// braces; a leading `*` of a name is dropped). Shared by path rewrites and header templates.
+pub fn pieces(text: &str) -> Result<Vec<Piece>, TemplateError> {
+    let mut pieces = Vec::new();
+    let mut literal = String::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '{' if chars.peek() == Some(&'{') => {
+                chars.next();
+                literal.push('{');
+            }
+            '}' if chars.peek() == Some(&'}') => {
+                chars.next();
+                literal.push('}');
+            }
+            '}' => return Err(TemplateError::Unbalanced),
+            '{' => {
+                let mut name = String::new();
+                loop {
+                    match chars.next() {
+                        Some('}') => break,
+                        Some('{') | None => return Err(TemplateError::Unbalanced),
+                        Some(c) => name.push(c),
+                    }
+                }
+                let name = name.strip_prefix('*').unwrap_or(&name).to_owned();
+                if name.is_empty() {
+                    return Err(TemplateError::Unbalanced);
+                }
+                if !literal.is_empty() {
+                    pieces.push(Piece::Literal(std::mem::take(&mut literal)));
+                }
+                pieces.push(Piece::Param(name));
+            }
+            c => literal.push(c),
+        }
+    }
+    if !literal.is_empty() {
+        pieces.push(Piece::Literal(literal));
+    }
+    Ok(pieces)
 }
 
 /// The parameter names a matchit 0.9 path pattern captures (`{id}` → `id`, `{*rest}` → `rest`).

@@ -1,7 +1,7 @@
 //! Forwarding decisions: URL splitting, origin URLs (query byte for byte), outcome → status.
 
 use gateway::forward::{origin_url, Failure, UrlParts};
-use gateway::problem::{GatewayError, Problem};
+use gateway::problem::{Answer, GatewayError};
 
 #[test]
 fn urls_split_without_decoding() {
@@ -90,6 +90,12 @@ fn one_status_mapping() {
         (GatewayError::OriginTimeout, 504),
         (GatewayError::OriginFailure, 502),
         (GatewayError::Internal, 500),
+        (GatewayError::Unauthenticated, 401),
+        (GatewayError::Forbidden, 403),
+        (GatewayError::CorsRejected, 403),
+        (GatewayError::PayloadTooLarge, 413),
+        (GatewayError::RateLimited, 429),
+        (GatewayError::AuthUnavailable, 503),
         (Failure::TimedOut.into(), 504),
         (Failure::Failed.into(), 502),
     ] {
@@ -100,24 +106,27 @@ fn one_status_mapping() {
 }
 
 #[test]
-fn problem_bodies_carry_ids_and_nothing_internal() {
-    let body: serde_json::Value = serde_json::from_str(
-        &Problem::new(GatewayError::OriginTimeout, "req-1", Some("users-get")).to_json(),
-    )
-    .unwrap();
+fn answers_describe_problems_for_glue_js() {
+    let answer =
+        Answer::problem(GatewayError::NoRouteTable, "req-1").on(Some("users-get"), Some("v1"));
+    let body: serde_json::Value = serde_json::from_str(&answer.to_json()).unwrap();
     assert_eq!(
         body,
         serde_json::json!({
-            "type": "about:blank",
-            "status": 504,
-            "title": "Gateway Timeout",
-            "detail": "The upstream did not respond in time. The request was not retried.",
+            "status": 503,
+            "title": "Route Table Unavailable",
+            "detail": "The gateway has no route table loaded yet. Try again shortly.",
             "request_id": "req-1",
             "route_id": "users-get",
+            "version": "v1",
+            "headers": [["retry-after", "5"]],
         })
     );
-    let no_route = Problem::new(GatewayError::NoRoute, "req-2", None).to_json();
-    assert!(!no_route.contains("route_id"), "{no_route}");
+    let preflight = Answer::empty(204, "req-2").with("vary", "Origin").to_json();
+    assert_eq!(
+        preflight,
+        r#"{"status":204,"request_id":"req-2","headers":[["vary","Origin"]]}"#
+    );
 }
 
 #[test]

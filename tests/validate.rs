@@ -162,13 +162,13 @@ fn upstream_problems_name_the_upstream() {
     users.degraded_ms = 5001;
     let orders = d.upstreams.get_mut("orders").unwrap();
     orders.binding = Some("ORDERS".into());
-    d.format = 2;
+    d.format = 3;
     let got = RouteTable::try_from(d).unwrap_err();
     let subject = |s: &str| Subject::Upstream(s.into());
     let want = vec![
         ValidationError {
             subject: Subject::Document,
-            problem: Problem::UnsupportedFormat(2),
+            problem: Problem::UnsupportedFormat(3),
         },
         ValidationError {
             subject: subject("orders"),

@@ -1,4 +1,5 @@
-//! The route table wire format: the JSON document the worker reads from KV (format 1).
+//! The route table wire format: the JSON document the worker reads from KV (format 2; format 1
+//! — a table without policies — is still read).
 //!
 //! `gatewayctl` compiles `routes.toml` into this document for one environment; the worker and
 //! the CLI both turn it into a [`RouteTable`](super::RouteTable) with the same validation.
@@ -9,8 +10,13 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-/// The document format this build reads and writes.
-pub const FORMAT: u32 = 1;
+use crate::policy::PolicySpec;
+
+/// The newest document format this build reads and writes (2: policies).
+pub const FORMAT: u32 = 2;
+/// The oldest format this build still reads (1: no policies). `gatewayctl` writes a table
+/// without policies as format 1, so workers of the previous release can still read it.
+pub const MIN_FORMAT: u32 = 1;
 
 /// A compiled route table for one environment, as stored in KV.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -29,6 +35,27 @@ pub struct RouteDocument {
     pub upstreams: BTreeMap<String, UpstreamSpec>,
     /// Routes, in file order.
     pub routes: Vec<RouteSpec>,
+    /// Named policies, by name (format 2).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub policies: BTreeMap<String, PolicySpec>,
+    /// Policies every route runs before its own, and that answer for unrouted requests
+    /// (format 2).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub default_policies: Vec<String>,
+}
+
+impl RouteDocument {
+    /// The oldest format that can express this document.
+    pub fn needed_format(&self) -> u32 {
+        let policies = !self.policies.is_empty()
+            || !self.default_policies.is_empty()
+            || self.routes.iter().any(|r| !r.policies.is_empty());
+        if policies {
+            FORMAT
+        } else {
+            MIN_FORMAT
+        }
+    }
 }
 
 /// One upstream service, resolved for a single environment.
@@ -196,6 +223,10 @@ pub struct RouteSpec {
     /// Timeout overriding the upstream's, in milliseconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_ms: Option<u64>,
+    /// Names of the policies this route runs (after the defaults), in any order: they run
+    /// in the fixed phase order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub policies: Vec<String>,
 }
 
 /// A path rewrite: either strip a literal prefix or build the path from a template.

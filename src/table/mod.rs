@@ -8,7 +8,7 @@ pub mod document;
 pub mod source;
 mod validate;
 
-pub use document::{version_key, ACTIVE_KEY, FORMAT};
+pub use document::{version_key, ACTIVE_KEY, FORMAT, MIN_FORMAT};
 pub use document::{
     AccessSecrets, AllUnhealthy, OriginSpec, RewriteSpec, RouteDocument, RouteSpec, UpstreamSpec,
 };
@@ -17,6 +17,7 @@ pub use validate::{
     HEALTH_TIMEOUT_MAX_MS, MAX_WEIGHT, METHODS, RESERVED_PREFIX, TIMEOUT_MAX_MS, TIMEOUT_MIN_MS,
 };
 
+use crate::policy::NamedPolicy;
 use crate::rewrite::Rewrite;
 
 /// A validated, ready-to-match route table.
@@ -30,6 +31,8 @@ pub struct RouteTable {
     pub environment: String,
     upstreams: Vec<Upstream>,
     routes: Vec<Route>,
+    policies: Vec<NamedPolicy>,
+    default_policies: Vec<usize>,
     by_host: Vec<(String, PathRouter)>,
     any_host: PathRouter,
 }
@@ -97,6 +100,9 @@ pub struct Route {
     pub rewrite: Option<Rewrite>,
     /// Effective timeout: the route's own, else its upstream's.
     pub timeout_ms: u64,
+    /// The policies it runs — the defaults, then its own — as indices into the table's
+    /// policies, in phase order.
+    pub policies: Vec<usize>,
 }
 
 /// The result of looking a request up in the table.
@@ -192,6 +198,16 @@ impl RouteTable {
     /// Upstreams in name order.
     pub fn upstreams(&self) -> &[Upstream] {
         &self.upstreams
+    }
+
+    /// The table's policies (routes refer to them by index).
+    pub fn policies(&self) -> &[NamedPolicy] {
+        &self.policies
+    }
+
+    /// The default policies, in phase order (they also answer unrouted requests).
+    pub fn default_policies(&self) -> &[usize] {
+        &self.default_policies
     }
 
     /// The upstream a route forwards to.

@@ -6,8 +6,10 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    AccessSecrets, AllUnhealthy, OriginSpec, RouteDocument, RouteSpec, UpstreamSpec, FORMAT,
+    AccessSecrets, AllUnhealthy, OriginSpec, RouteDocument, RouteSpec, Subject, UpstreamSpec,
+    FORMAT,
 };
+use crate::policy::PolicySpec;
 
 /// Default upstream timeout when `routes.toml` sets none, in milliseconds.
 pub const DEFAULT_TIMEOUT_MS: u64 = 10_000;
@@ -15,16 +17,27 @@ pub const DEFAULT_TIMEOUT_MS: u64 = 10_000;
 pub const DEFAULT_HEALTH_PATH: &str = "/healthz";
 
 /// The whole of `routes.toml`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RouteFile {
+    /// Policies every route runs before its own (and that answer unrouted requests).
+    #[serde(default)]
+    pub default_policies: Vec<String>,
     /// Upstreams by name.
     #[serde(default)]
     pub upstreams: BTreeMap<String, UpstreamSource>,
+    /// Policies by name (`[policies.NAME]`).
+    #[serde(default)]
+    pub policies: BTreeMap<String, PolicySource>,
     /// Routes, in order (`[[routes]]`).
     #[serde(default)]
     pub routes: Vec<RouteSpec>,
 }
+
+/// A policy as written: `type = "…"`, its settings, and optional per-environment overrides
+/// (`[policies.NAME.env.ENV]`, merged over the settings). Kept as a JSON map until
+/// [`RouteFile::compile`] turns it into a [`PolicySpec`] for one environment.
+pub type PolicySource = serde_json::Map<String, serde_json::Value>;
 
 /// An upstream as written: shared settings plus one block per environment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -81,23 +94,48 @@ fn default_degraded() -> u64 {
     super::document::DEFAULT_DEGRADED_MS
 }
 
-/// An upstream that has no block for the requested environment.
+/// A problem compiling the source for one environment: an upstream without a block for it,
+/// or a policy whose settings do not parse.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MissingEnvironment {
-    /// The upstream's name.
-    pub upstream: String,
-    /// The environment asked for.
-    pub environment: String,
+pub struct CompileProblem {
+    /// The upstream or policy.
+    pub subject: Subject,
+    /// What is wrong.
+    pub message: String,
 }
 
-impl std::fmt::Display for MissingEnvironment {
+impl std::fmt::Display for CompileProblem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "upstream `{}`: no `[upstreams.{}.env.{}]` block",
-            self.upstream, self.upstream, self.environment
-        )
+        write!(f, "{}: {}", self.subject, self.message)
     }
+}
+
+/// Turns a policy's source into its spec for `environment`.
+fn compile_policy(source: &PolicySource, environment: &str) -> Result<PolicySpec, String> {
+    use serde_json::Value;
+    let mut fields = source.clone();
+    let kind = match fields.remove("type") {
+        Some(Value::String(kind)) => kind,
+        _ => {
+            return Err(format!(
+                "needs `type = \"…\"`, one of {}",
+                crate::policy::TYPES.join(", ")
+            ))
+        }
+    };
+    match fields.remove("env") {
+        None => {}
+        Some(Value::Object(envs)) => match envs.get(environment) {
+            None => {}
+            Some(Value::Object(overrides)) => {
+                fields.extend(overrides.iter().map(|(k, v)| (k.clone(), v.clone())))
+            }
+            Some(_) => return Err(format!("`env.{environment}` must be a table")),
+        },
+        Some(_) => return Err("`env` must be a table of environments".into()),
+    }
+    let tagged = Value::Object([(kind, Value::Object(fields))].into_iter().collect());
+    serde_json::from_value(tagged).map_err(|e| e.to_string())
 }
 
 impl RouteFile {
@@ -117,14 +155,14 @@ impl RouteFile {
     ///
     /// The result still has to pass validation; `version` and `checksum` are left empty for
     /// the publisher to fill in ([`RouteDocument::checksum_input`]).
-    pub fn compile(&self, environment: &str) -> Result<RouteDocument, Vec<MissingEnvironment>> {
+    pub fn compile(&self, environment: &str) -> Result<RouteDocument, Vec<CompileProblem>> {
         let mut missing = Vec::new();
         let mut upstreams = BTreeMap::new();
         for (name, source) in &self.upstreams {
             let Some(target) = source.env.get(environment) else {
-                missing.push(MissingEnvironment {
-                    upstream: name.clone(),
-                    environment: environment.to_owned(),
+                missing.push(CompileProblem {
+                    subject: Subject::Upstream(name.clone()),
+                    message: format!("no `[upstreams.{name}.env.{environment}]` block"),
                 });
                 continue;
             };
@@ -142,17 +180,33 @@ impl RouteFile {
                 },
             );
         }
+        let mut policies = BTreeMap::new();
+        for (name, source) in &self.policies {
+            match compile_policy(source, environment) {
+                Ok(spec) => {
+                    policies.insert(name.clone(), spec);
+                }
+                Err(message) => missing.push(CompileProblem {
+                    subject: Subject::Policy(name.clone()),
+                    message,
+                }),
+            }
+        }
         if !missing.is_empty() {
             return Err(missing);
         }
-        Ok(RouteDocument {
+        let mut doc = RouteDocument {
             format: FORMAT,
             version: String::new(),
             checksum: String::new(),
             environment: environment.to_owned(),
             upstreams,
             routes: self.routes.clone(),
-        })
+            policies,
+            default_policies: self.default_policies.clone(),
+        };
+        doc.format = doc.needed_format();
+        Ok(doc)
     }
 }
 

@@ -7,8 +7,9 @@ use std::collections::HashMap;
 use std::fmt;
 
 use super::{HealthPolicy, Origin, PathRouter, Route, RouteDocument, RouteSpec, RouteTable, Slot};
-use super::{RewriteSpec, UpstreamSpec, FORMAT};
+use super::{RewriteSpec, UpstreamSpec, FORMAT, MIN_FORMAT};
 use super::{Target, Upstream};
+use crate::policy::{NamedPolicy, Phase, PolicySpec, RouteView};
 use crate::rewrite::{self, Rewrite};
 
 /// Methods a route may list.
@@ -33,6 +34,8 @@ pub enum Subject {
     Upstream(String),
     /// The route with this id (or `routes[i]` when it has none).
     Route(String),
+    /// The policy with this name.
+    Policy(String),
 }
 
 /// One problem in a route table.
@@ -102,6 +105,26 @@ pub enum Problem {
     BadRewrite(String),
     /// A rewrite template uses a parameter the path does not capture.
     RewriteUnknownParam(String),
+    /// A policy's own settings are wrong (the message names the field).
+    BadPolicy(String),
+    /// A route (or the defaults) names a policy that does not exist.
+    UnknownPolicy(String),
+    /// A route runs the same policy twice (its own list and the defaults count).
+    RepeatedPolicy(String),
+    /// A route runs two policies of a kind it may have only one of.
+    PolicyConflict {
+        /// The later policy.
+        policy: String,
+        /// The earlier one.
+        with: String,
+    },
+    /// A policy cannot serve this route.
+    PolicyOnRoute {
+        /// The policy.
+        policy: String,
+        /// Why.
+        problem: String,
+    },
 }
 
 /// A problem and what it is about.
@@ -123,6 +146,7 @@ impl fmt::Display for Subject {
             Self::Document => f.write_str("route table"),
             Self::Upstream(name) => write!(f, "upstream `{name}`"),
             Self::Route(id) => write!(f, "route `{id}`"),
+            Self::Policy(name) => write!(f, "policy `{name}`"),
         }
     }
 }
@@ -133,7 +157,7 @@ impl fmt::Display for Problem {
             Self::UnsupportedFormat(n) => {
                 write!(
                     f,
-                    "format {n} is not supported (this gateway reads format {FORMAT})"
+                    "format {n} is not supported (this gateway reads formats {MIN_FORMAT} to {FORMAT})"
                 )
             }
             Self::Empty(field) => write!(f, "`{field}` must not be empty"),
@@ -190,6 +214,16 @@ impl fmt::Display for Problem {
                     "rewrite uses `{{{name}}}`, which the path does not capture"
                 )
             }
+            Self::BadPolicy(message) => f.write_str(message),
+            Self::UnknownPolicy(name) => write!(f, "unknown policy `{name}`"),
+            Self::RepeatedPolicy(name) => {
+                write!(f, "policy `{name}` runs twice (listed twice, or also a default)")
+            }
+            Self::PolicyConflict { policy, with } => write!(
+                f,
+                "policy `{policy}` conflicts with `{with}`: a route has at most one CORS and one authentication policy"
+            ),
+            Self::PolicyOnRoute { policy, problem } => write!(f, "policy `{policy}` {problem}"),
         }
     }
 }
@@ -233,7 +267,7 @@ impl TryFrom<RouteDocument> for RouteTable {
     fn try_from(doc: RouteDocument) -> Result<Self, ValidationErrors> {
         let mut report = Report::default();
         let subject = Subject::Document;
-        if doc.format != FORMAT {
+        if !(MIN_FORMAT..=FORMAT).contains(&doc.format) {
             report.add(&subject, Problem::UnsupportedFormat(doc.format));
         }
         if doc.version.is_empty() {
@@ -254,6 +288,16 @@ impl TryFrom<RouteDocument> for RouteTable {
             .map(|(i, u)| (u.name.as_str(), i))
             .collect();
 
+        let policies = named_policies(doc.policies, &mut report);
+        let default_policies = policy_list(
+            &Subject::Document,
+            &[],
+            &doc.default_policies,
+            &policies,
+            &[],
+            &mut report,
+        );
+
         let mut seen_ids = HashMap::new();
         let mut routes = Vec::with_capacity(doc.routes.len());
         for (i, spec) in doc.routes.into_iter().enumerate() {
@@ -270,13 +314,21 @@ impl TryFrom<RouteDocument> for RouteTable {
                 report.add(&subject, Problem::UnknownUpstream(spec.upstream.clone()));
             }
             let default_timeout = upstream_index.map_or(0, |u| upstreams[u].timeout_ms);
-            routes.push(route(
-                spec,
+            let captures: Vec<String> = rewrite::captures(&spec.path)
+                .into_iter()
+                .map(str::to_owned)
+                .collect();
+            let list = policy_list(
                 &subject,
-                upstream_index,
-                default_timeout,
+                &doc.default_policies,
+                &spec.policies,
+                &policies,
+                &captures,
                 &mut report,
-            ));
+            );
+            let mut route = route(spec, &subject, upstream_index, default_timeout, &mut report);
+            route.policies = list;
+            routes.push(route);
         }
 
         let (by_host, any_host) = routers(&routes, &mut report);
@@ -289,6 +341,8 @@ impl TryFrom<RouteDocument> for RouteTable {
             environment: doc.environment,
             upstreams,
             routes,
+            policies,
+            default_policies,
             by_host,
             any_host,
         })
@@ -455,7 +509,91 @@ fn route(
         upstream: upstream.unwrap_or(usize::MAX),
         rewrite,
         timeout_ms: spec.timeout_ms.unwrap_or(default_timeout),
+        policies: Vec::new(),
     }
+}
+
+/// Validates every named policy; a bad one is reported and left out.
+fn named_policies(
+    specs: std::collections::BTreeMap<String, PolicySpec>,
+    report: &mut Report,
+) -> Vec<NamedPolicy> {
+    let mut out = Vec::with_capacity(specs.len());
+    for (name, spec) in specs {
+        let subject = Subject::Policy(name.clone());
+        if !is_id(&name) || name.is_empty() {
+            report.add(&subject, Problem::BadId);
+        }
+        match spec.validate() {
+            Ok(policy) => out.push(NamedPolicy { name, policy }),
+            Err(problems) => {
+                for p in problems {
+                    report.add(&subject, Problem::BadPolicy(p));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Resolves `defaults` then `own` policy names into indices in phase order, checking each
+/// against the route (`captures`: the names its path captures; none for the defaults).
+fn policy_list(
+    subject: &Subject,
+    defaults: &[String],
+    own: &[String],
+    policies: &[NamedPolicy],
+    captures: &[String],
+    report: &mut Report,
+) -> Vec<usize> {
+    let mut list: Vec<usize> = Vec::new();
+    for (i, name) in defaults.iter().chain(own).enumerate() {
+        let is_default = i < defaults.len();
+        match policies.iter().position(|p| &p.name == name) {
+            Some(p) if list.contains(&p) => {
+                report.add(subject, Problem::RepeatedPolicy(name.clone()));
+            }
+            Some(p) => list.push(p),
+            // An unknown default is reported once, on the document.
+            None if is_default && *subject != Subject::Document => {}
+            None => report.add(subject, Problem::UnknownPolicy(name.clone())),
+        }
+    }
+    list.sort_by_key(|&p| policies[p].policy.phase());
+    let view = RouteView {
+        captures,
+        authenticates: list.iter().any(|&p| policies[p].policy.authenticates()),
+    };
+    for (k, &p) in list.iter().enumerate() {
+        let policy = &policies[p];
+        let phase = policy.policy.phase();
+        if matches!(phase, Phase::Cors | Phase::Authentication) {
+            if let Some(&q) = list[..k]
+                .iter()
+                .find(|&&q| policies[q].policy.phase() == phase)
+            {
+                report.add(
+                    subject,
+                    Problem::PolicyConflict {
+                        policy: policy.name.clone(),
+                        with: policies[q].name.clone(),
+                    },
+                );
+            }
+        }
+        if *subject != Subject::Document {
+            for problem in policy.policy.check_route(&view) {
+                report.add(
+                    subject,
+                    Problem::PolicyOnRoute {
+                        policy: policy.name.clone(),
+                        problem,
+                    },
+                );
+            }
+        }
+    }
+    list
 }
 
 /// Rejects the old `:id` / `*rest` syntax with a hint; matchit checks the rest.

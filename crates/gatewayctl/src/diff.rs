@@ -4,7 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use gateway::table::{Lookup, RewriteSpec, RouteDocument, RouteSpec, RouteTable, UpstreamSpec};
+use gateway::table::{Lookup, RouteDocument, RouteSpec, RouteTable, UpstreamSpec};
+use serde_json::Value;
 
 use crate::args::Args;
 use crate::source::Source;
@@ -20,50 +21,150 @@ pub struct Sample {
     pub path: String,
 }
 
-/// The route-level changes from `old` to `new`, one line each.
+/// The route-level changes from `old` to `new`, one line each. Routes, upstreams and
+/// policies are compared as values: every field that differs is named, so no change can hide.
 pub fn changes(old: &RouteDocument, new: &RouteDocument) -> Vec<String> {
     let mut lines = Vec::new();
-    let old_routes: BTreeMap<&str, &RouteSpec> =
-        old.routes.iter().map(|r| (r.id.as_str(), r)).collect();
-    let new_routes: BTreeMap<&str, &RouteSpec> =
-        new.routes.iter().map(|r| (r.id.as_str(), r)).collect();
-    for r in &new.routes {
-        match old_routes.get(r.id.as_str()) {
-            None => lines.push(format!("+ route {:<16} {}", r.id, describe_route(r))),
-            Some(before) => {
-                let fields = route_fields(before, r);
-                if !fields.is_empty() {
-                    lines.push(format!("~ route {:<16} {}", r.id, fields.join("; ")));
-                }
-            }
-        }
-    }
-    for r in old
+    let by_id = |d: &RouteDocument| -> BTreeMap<String, Value> {
+        d.routes.iter().map(|r| (r.id.clone(), json(r))).collect()
+    };
+    let (old_routes, new_routes) = (by_id(old), by_id(new));
+    let described: BTreeMap<&str, String> = old
         .routes
         .iter()
-        .filter(|r| !new_routes.contains_key(r.id.as_str()))
-    {
-        lines.push(format!("- route {:<16} {}", r.id, describe_route(r)));
+        .chain(&new.routes)
+        .map(|r| (r.id.as_str(), describe_route(r)))
+        .collect();
+    // Routes in the new table's order, then the removed ones in the old table's.
+    let order = new.routes.iter().chain(&old.routes).map(|r| r.id.as_str());
+    let mut seen = std::collections::BTreeSet::new();
+    for id in order.filter(|id| seen.insert(*id)) {
+        section(
+            &mut lines,
+            "route",
+            16,
+            id,
+            old_routes.get(id),
+            new_routes.get(id),
+            &described[id],
+        );
     }
-    for (name, u) in &new.upstreams {
-        match old.upstreams.get(name) {
-            None => lines.push(format!("+ upstream {name:<13} {}", describe_upstream(u))),
-            Some(before) => {
-                let fields = upstream_fields(before, u);
-                if !fields.is_empty() {
-                    lines.push(format!("~ upstream {name:<13} {}", fields.join("; ")));
-                }
-            }
-        }
-    }
-    for (name, u) in old
-        .upstreams
-        .iter()
-        .filter(|(n, _)| !new.upstreams.contains_key(*n))
+    let (old_up, new_up) = (values(&old.upstreams), values(&new.upstreams));
+    for name in old_up
+        .keys()
+        .chain(new_up.keys())
+        .collect::<std::collections::BTreeSet<_>>()
     {
-        lines.push(format!("- upstream {name:<13} {}", describe_upstream(u)));
+        let u = new
+            .upstreams
+            .get(name)
+            .or(old.upstreams.get(name))
+            .expect("in one");
+        section(
+            &mut lines,
+            "upstream",
+            13,
+            name,
+            old_up.get(name),
+            new_up.get(name),
+            &describe_upstream(u),
+        );
+    }
+    let (old_p, new_p) = (values(&old.policies), values(&new.policies));
+    for name in old_p
+        .keys()
+        .chain(new_p.keys())
+        .collect::<std::collections::BTreeSet<_>>()
+    {
+        let p = new
+            .policies
+            .get(name)
+            .or(old.policies.get(name))
+            .expect("in one");
+        section(
+            &mut lines,
+            "policy",
+            15,
+            name,
+            old_p.get(name),
+            new_p.get(name),
+            p.type_name(),
+        );
+    }
+    if old.default_policies != new.default_policies {
+        lines.push(format!(
+            "~ default_policies {} → {}",
+            show(&json(&old.default_policies)),
+            show(&json(&new.default_policies))
+        ));
     }
     lines
+}
+
+/// One `+`, `-` or `~` line for an item present in either table.
+fn section(
+    lines: &mut Vec<String>,
+    kind: &str,
+    width: usize,
+    name: &str,
+    old: Option<&Value>,
+    new: Option<&Value>,
+    description: &str,
+) {
+    match (old, new) {
+        (None, Some(_)) => lines.push(format!("+ {kind} {name:<width$} {description}")),
+        (Some(_), None) => lines.push(format!("- {kind} {name:<width$} {description}")),
+        (Some(a), Some(b)) => {
+            let mut fields = Vec::new();
+            value_diff("", a, b, &mut fields);
+            if !fields.is_empty() {
+                lines.push(format!("~ {kind} {name:<width$} {}", fields.join("; ")));
+            }
+        }
+        (None, None) => {}
+    }
+}
+
+fn values<T: serde::Serialize>(items: &BTreeMap<String, T>) -> BTreeMap<String, Value> {
+    items.iter().map(|(k, v)| (k.clone(), json(v))).collect()
+}
+
+fn json(value: &impl serde::Serialize) -> Value {
+    serde_json::to_value(value).expect("route documents always serialise")
+}
+
+/// Every field path where `a` and `b` differ, as `path: old → new`.
+pub fn value_diff(path: &str, a: &Value, b: &Value, out: &mut Vec<String>) {
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            let keys: std::collections::BTreeSet<&String> = x.keys().chain(y.keys()).collect();
+            for key in keys {
+                let sub = if path.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{path}.{key}")
+                };
+                let none = Value::Null;
+                value_diff(
+                    &sub,
+                    x.get(key).unwrap_or(&none),
+                    y.get(key).unwrap_or(&none),
+                    out,
+                );
+            }
+        }
+        _ if a != b => out.push(format!("{path}: {} → {}", show(a), show(b))),
+        _ => {}
+    }
+}
+
+/// A value as a diff shows it: `none`, a bare string, or compact JSON.
+fn show(v: &Value) -> String {
+    match v {
+        Value::Null => "none".into(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
 }
 
 fn methods(r: &RouteSpec) -> String {
@@ -74,22 +175,14 @@ fn methods(r: &RouteSpec) -> String {
     }
 }
 
-fn rewrite(r: &Option<RewriteSpec>) -> String {
-    match r {
-        None => "none".into(),
-        Some(RewriteSpec::StripPrefix(p)) => format!("strip_prefix {p}"),
-        Some(RewriteSpec::Template(t)) => format!("template {t}"),
-    }
-}
-
-fn opt<T: ToString>(v: &Option<T>) -> String {
-    v.as_ref()
-        .map_or_else(|| "none".into(), ToString::to_string)
-}
-
 fn describe_route(r: &RouteSpec) -> String {
+    let policies = if r.policies.is_empty() {
+        String::new()
+    } else {
+        format!(" [{}]", r.policies.join(", "))
+    };
     format!(
-        "{} {}{} → {}",
+        "{} {}{} → {}{policies}",
         methods(r),
         r.host.as_deref().unwrap_or(""),
         r.path,
@@ -110,60 +203,6 @@ fn describe_upstream(u: &UpstreamSpec) -> String {
             .collect::<Vec<_>>()
             .join(", "),
     }
-}
-
-fn route_fields(a: &RouteSpec, b: &RouteSpec) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut field = |name: &str, x: String, y: String| {
-        if x != y {
-            out.push(format!("{name}: {x} → {y}"));
-        }
-    };
-    field("methods", methods(a), methods(b));
-    field("path", a.path.clone(), b.path.clone());
-    field("host", opt(&a.host), opt(&b.host));
-    field("upstream", a.upstream.clone(), b.upstream.clone());
-    field("rewrite", rewrite(&a.rewrite), rewrite(&b.rewrite));
-    field("timeout_ms", opt(&a.timeout_ms), opt(&b.timeout_ms));
-    out
-}
-
-fn upstream_fields(a: &UpstreamSpec, b: &UpstreamSpec) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut field = |name: &str, x: String, y: String| {
-        if x != y {
-            out.push(format!("{name}: {x} → {y}"));
-        }
-    };
-    field("target", describe_upstream(a), describe_upstream(b));
-    field(
-        "timeout_ms",
-        a.timeout_ms.to_string(),
-        b.timeout_ms.to_string(),
-    );
-    field("health_path", a.health_path.clone(), b.health_path.clone());
-    field(
-        "health_timeout_ms",
-        a.health_timeout_ms.to_string(),
-        b.health_timeout_ms.to_string(),
-    );
-    field(
-        "degraded_ms",
-        a.degraded_ms.to_string(),
-        b.degraded_ms.to_string(),
-    );
-    field(
-        "all_unhealthy",
-        format!("{:?}", a.all_unhealthy),
-        format!("{:?}", b.all_unhealthy),
-    );
-    let access = |u: &UpstreamSpec| {
-        u.access_secrets
-            .as_ref()
-            .map_or("none".into(), |s| s.client_id.clone())
-    };
-    field("access_secrets", access(a), access(b));
-    out
 }
 
 /// One request per route of each table (parameters filled with sample values), plus `extra`.
@@ -224,8 +263,19 @@ pub fn outcome(table: &RouteTable, s: &Sample) -> String {
                 None => path.to_owned(),
             };
             let target = gateway::forward::origin_url("", &rewritten, query);
+            let policies: Vec<&str> = m
+                .route
+                .policies
+                .iter()
+                .map(|&i| table.policies()[i].name.as_str())
+                .collect();
+            let policies = if policies.is_empty() {
+                String::new()
+            } else {
+                format!(", {}", policies.join("+"))
+            };
             format!(
-                "{} ({}, {} ms) {target}",
+                "{} ({}, {} ms{policies}) {target}",
                 m.route.id, m.upstream.name, m.route.timeout_ms
             )
         }

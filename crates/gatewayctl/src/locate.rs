@@ -22,6 +22,8 @@ struct SpanRoute {
 pub struct Positions {
     routes: Vec<(String, (usize, usize))>,
     upstreams: BTreeMap<String, (usize, usize)>,
+    policies: BTreeMap<String, (usize, usize)>,
+    defaults: Option<(usize, usize)>,
 }
 
 impl Positions {
@@ -35,26 +37,42 @@ impl Positions {
             .map(|id| (id.get_ref().clone(), line_col(text, id.span().start)))
             .collect();
         let mut upstreams = BTreeMap::new();
+        let mut policies = BTreeMap::new();
+        let mut defaults = None;
         for (n, line) in text.lines().enumerate() {
             let header = line.trim_start();
-            if let Some(rest) = header.strip_prefix("[upstreams.") {
-                let name: String = rest
-                    .chars()
-                    .take_while(|c| !matches!(c, '.' | ']'))
-                    .collect();
-                upstreams
-                    .entry(name.trim_matches('"').to_owned())
-                    .or_insert((n + 1, 1));
+            if header.starts_with("default_policies") && defaults.is_none() {
+                defaults = Some((n + 1, 1));
+            }
+            for (prefix, table) in [
+                ("[upstreams.", &mut upstreams),
+                ("[policies.", &mut policies),
+            ] {
+                if let Some(rest) = header.strip_prefix(prefix) {
+                    let name: String = rest
+                        .chars()
+                        .take_while(|c| !matches!(c, '.' | ']'))
+                        .collect();
+                    table
+                        .entry(name.trim_matches('"').to_owned())
+                        .or_insert((n + 1, 1));
+                }
             }
         }
-        Self { routes, upstreams }
+        Self {
+            routes,
+            upstreams,
+            policies,
+            defaults,
+        }
     }
 
     /// Line and column for a validation subject.
     pub fn of_subject(&self, subject: &Subject, duplicate: bool) -> (usize, usize) {
         match subject {
-            Subject::Document => (1, 1),
+            Subject::Document => self.defaults.unwrap_or((1, 1)),
             Subject::Upstream(name) => self.upstreams.get(name).copied().unwrap_or((1, 1)),
+            Subject::Policy(name) => self.policies.get(name).copied().unwrap_or((1, 1)),
             Subject::Route(id) => {
                 if let Some(i) = id.strip_prefix("routes[").and_then(|s| s.strip_suffix(']')) {
                     return i

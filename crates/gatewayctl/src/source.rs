@@ -102,13 +102,12 @@ impl Source {
     fn problems(&self, env: &str) -> Vec<(usize, usize, String)> {
         let doc = match self.file.compile(env) {
             Ok(doc) => doc,
-            Err(missing) => {
-                return missing
+            Err(problems) => {
+                return problems
                     .iter()
-                    .map(|m| {
-                        let subject = gateway::table::Subject::Upstream(m.upstream.clone());
-                        let (line, col) = self.positions.of_subject(&subject, false);
-                        (line, col, m.to_string())
+                    .map(|p| {
+                        let (line, col) = self.positions.of_subject(&p.subject, false);
+                        (line, col, p.to_string())
                     })
                     .collect()
             }

@@ -79,18 +79,20 @@ fn diff_shows_route_changes_and_requests_that_move() {
         stdout,
         "diff crates/gatewayctl/tests/fixtures/changed.toml (local) against crates/gatewayctl/tests/fixtures/base.toml
 routes:
-  ~ route users-get        rewrite: strip_prefix /api → template /v2/users/{id}
-  ~ route orders-get       methods: GET → GET,DELETE
+  ~ route users-get        rewrite.strip_prefix: /api → none; rewrite.template: none → /v2/users/{id}
+  ~ route orders-get       methods: [\"GET\"] → [\"GET\",\"DELETE\"]
   + route user-orders      GET /api/users/{id}/orders → orders
-  - route legacy           * /v0/{*rest} → users
+  - route legacy           * /v0/{*rest} → users [keys]
   ~ upstream users         timeout_ms: 10000 → 2000
+  ~ policy keys            api_key.header: none → x-key
+  + policy web             cors
 requests that would be served differently: 6 of 7
   DELETE /api/orders/3: 405 → orders-get (orders, 10000 ms) /orders/3
   GET /api/users/1: users-get (users, 10000 ms) /users/1 → users-get (users, 2000 ms) /v2/users/1
   GET /api/users/1/orders: 404 → user-orders (orders, 10000 ms) /orders?user_id=1
   GET /api/users/7?fields=name: users-get (users, 10000 ms) /users/7?fields=name → users-get (users, 2000 ms) /v2/users/7?fields=name
-  GET /v0/old/thing: legacy (users, 10000 ms) /v0/old/thing → 404
-  GET /v0/sample/path: legacy (users, 10000 ms) /v0/sample/path → 404
+  GET /v0/old/thing: legacy (users, 10000 ms, keys) /v0/old/thing → 404
+  GET /v0/sample/path: legacy (users, 10000 ms, keys) /v0/sample/path → 404
 "
     );
     let (code, stdout, _) = gatewayctl(&[
