@@ -3,7 +3,8 @@
 //! The line is written in two parts so the hot path never waits in Rust for the origin: Rust
 //! renders the head (everything known before forwarding) and whoever finishes the request —
 //! Rust for answers the gateway gives itself, `glue.js` for forwarded requests — appends the
-//! tail with [`tail`]'s format: `,"status":…,"duration_ms":…[,"error":…]}`.
+//! tail with [`tail`]'s format: `,"status":…,"duration_ms":…[,"error":…[,"policy":…]]}`
+//! (`policy` names the policy that refused the request).
 
 use serde::Serialize;
 
@@ -28,6 +29,9 @@ pub struct AccessLog<'a> {
     pub origin: Option<&'a str>,
     /// Route table version that served the request, if any.
     pub route_version: Option<&'a str>,
+    /// Who called, once an authentication policy established it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub consumer: Option<&'a str>,
 }
 
 impl AccessLog<'_> {
@@ -39,21 +43,32 @@ impl AccessLog<'_> {
     }
 
     /// The whole line, for a response the gateway produced itself.
-    pub fn line(&self, status: u16, duration_ms: u64, error: Option<&str>) -> String {
-        self.head() + &tail(status, duration_ms, error)
+    pub fn line(
+        &self,
+        status: u16,
+        duration_ms: u64,
+        error: Option<&str>,
+        policy: Option<&str>,
+    ) -> String {
+        self.head() + &tail(status, duration_ms, error, policy)
     }
 }
 
-/// The end of a line: status, time to response headers, and why (for gateway errors).
-/// `glue.js` writes the same format for forwarded requests.
-pub fn tail(status: u16, duration_ms: u64, error: Option<&str>) -> String {
-    match error {
-        None => format!(",\"status\":{status},\"duration_ms\":{duration_ms}}}"),
-        Some(e) => format!(
-            ",\"status\":{status},\"duration_ms\":{duration_ms},\"error\":{}}}",
-            serde_json::to_string(e).expect("a string always serialises")
-        ),
+/// The end of a line: status, time to response headers, why (for gateway errors) and the
+/// policy that refused the request. `glue.js` writes the same format for forwarded requests.
+pub fn tail(status: u16, duration_ms: u64, error: Option<&str>, policy: Option<&str>) -> String {
+    let text = |s: &str| serde_json::to_string(s).expect("a string always serialises");
+    let mut out = format!(",\"status\":{status},\"duration_ms\":{duration_ms}");
+    if let Some(e) = error {
+        out.push_str(",\"error\":");
+        out.push_str(&text(e));
     }
+    if let Some(p) = policy {
+        out.push_str(",\"policy\":");
+        out.push_str(&text(p));
+    }
+    out.push('}');
+    out
 }
 
 /// A value in an [`event`] line.

@@ -130,9 +130,9 @@ impl RequestContext {
     }
 }
 
-/// A header operation, applied to the origin request or to the client's response.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+/// A header operation, applied to the origin request or to the client's response. Sent to
+/// `glue.js` as `["set", name, value]`, `["append", name, value]` or `["remove", name]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HeaderOp {
     /// Replace the header with this value.
     Set(String, String),
@@ -140,6 +140,16 @@ pub enum HeaderOp {
     Append(String, String),
     /// Remove the header.
     Remove(String),
+}
+
+impl Serialize for HeaderOp {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::Set(n, v) => ("set", n, v).serialize(s),
+            Self::Append(n, v) => ("append", n, v).serialize(s),
+            Self::Remove(n) => ("remove", n).serialize(s),
+        }
+    }
 }
 
 /// A check the JavaScript half runs just before forwarding: a rate limit that lives in a
@@ -177,6 +187,7 @@ pub struct Effects {
     pub response_ops: Vec<HeaderOp>,
     /// Checks to run at the edge before forwarding.
     pub gates: Vec<Gate>,
-    /// The largest request body to forward when its length is not declared.
-    pub max_body: Option<u64>,
+    /// The largest request body to forward when its length is not declared, and the
+    /// policy that set it.
+    pub max_body: Option<(u64, String)>,
 }

@@ -77,3 +77,51 @@ impl From<Failure> for GatewayError {
         }
     }
 }
+
+/// Everything `glue.js` needs to forward one request, decided in Rust and sent as one JSON
+/// object: where to, how long to wait, the header operations on both sides, the edge checks
+/// to run first, and the access log line's head.
+#[derive(Debug, serde::Serialize)]
+pub struct Plan<'a> {
+    /// The origin URL (for a service binding, a URL naming the upstream).
+    pub url: &'a str,
+    /// A service binding to send it through instead of `fetch`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub binding: Option<&'a str>,
+    /// The response-header timeout, in ms.
+    pub timeout_ms: u64,
+    /// The request id.
+    pub request_id: &'a str,
+    /// The matched route.
+    pub route_id: &'a str,
+    /// The route table version.
+    pub version: &'a str,
+    /// `X-Forwarded-Proto`.
+    pub proto: &'a str,
+    /// `X-Forwarded-Host`.
+    pub host: &'a str,
+    /// Operations on the origin request, after the header policy.
+    pub request_headers: &'a [crate::context::HeaderOp],
+    /// Operations on the response to the client (and on gateway answers).
+    pub response_headers: &'a [crate::context::HeaderOp],
+    /// Rate limits to check at the edge before forwarding.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub gates: &'a [crate::context::Gate],
+    /// Largest request body of undeclared length, counted while streaming.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_body: Option<u64>,
+    /// The policy that set `max_body`, for the log.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body_policy: Option<&'a str>,
+    /// The access log line up to its status.
+    pub log_head: &'a str,
+    /// When the request arrived (ms since the epoch).
+    pub started: f64,
+}
+
+impl Plan<'_> {
+    /// The plan as JSON, for `glue.js`.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("a plan always serialises")
+    }
+}

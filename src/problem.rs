@@ -142,8 +142,11 @@ pub struct Answer {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
     /// Headers to set besides the standard ones, in order (`Allow`, `Retry-After`,
-    /// `WWW-Authenticate`, rate limit and CORS headers, …).
+    /// `WWW-Authenticate`, rate limit headers, …).
     pub headers: Vec<(String, String)>,
+    /// The route's response header operations (CORS, transforms), applied after `headers`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ops: Vec<crate::context::HeaderOp>,
 }
 
 impl Answer {
@@ -161,6 +164,7 @@ impl Answer {
             route_id: None,
             version: None,
             headers,
+            ops: Vec::new(),
         }
     }
 
@@ -174,6 +178,7 @@ impl Answer {
             route_id: None,
             version: None,
             headers: Vec::new(),
+            ops: Vec::new(),
         }
     }
 

@@ -142,19 +142,22 @@ fn access_log_lines_are_json_with_every_field() {
         upstream: Some("users"),
         origin: None,
         route_version: Some("v1"),
+        consumer: Some("alice"),
     };
     let line: serde_json::Value =
-        serde_json::from_str(&log.line(504, 1000, Some("no \"headers\""))).unwrap();
+        serde_json::from_str(&log.line(429, 1000, Some("no \"tokens\""), Some("per-consumer")))
+            .unwrap();
     assert_eq!(
         line,
         serde_json::json!({
             "event": "request", "request_id": "r-1", "method": "GET", "host": "h:8787", "path": "/a\"b",
             "route_id": "users-get", "upstream": "users", "origin": null, "route_version": "v1",
-            "status": 504, "duration_ms": 1000, "error": "no \"headers\"",
+            "consumer": "alice", "status": 429, "duration_ms": 1000, "error": "no \"tokens\"",
+            "policy": "per-consumer",
         })
     );
     // The head is what glue.js completes for forwarded requests.
-    let forwarded = format!("{}{}", log.head(), tail(200, 3, None));
+    let forwarded = format!("{}{}", log.head(), tail(200, 3, None, None));
     let parsed: serde_json::Value = serde_json::from_str(&forwarded).unwrap();
     assert_eq!(
         (parsed["status"].as_u64(), parsed.get("error")),

@@ -5,11 +5,11 @@ use wasm_bindgen::JsValue;
 use worker::web_sys::{Headers, Response, ResponseInit};
 use worker::{Env, Result};
 
-use super::{health, isolate, respond, routes};
+use super::{health, isolate, proxy, routes};
 use crate::access_log::{event, Field};
 use crate::admin::{authorized, AdminRoute, Endpoint, VersionsReport};
 use crate::history::{Activation, VersionRecord, SELECT_ACTIVATIONS, SELECT_VERSIONS};
-use crate::problem::GatewayError;
+use crate::problem::{Answer, GatewayError};
 use crate::table::{version_key, ACTIVE_KEY};
 
 /// Secret holding the admin bearer token.
@@ -26,26 +26,18 @@ pub async fn serve(
 ) -> Result<Response> {
     let token = env.secret(TOKEN).ok().map(|s| s.to_string());
     let header = req.headers().get("authorization").ok().flatten();
+    let problem = |error| Answer::problem(error, request_id);
     if !authorized(header.as_deref(), token.as_deref()) {
-        let response = respond::problem(GatewayError::Unauthorized, request_id, None, None, None)?;
-        response
-            .headers()
-            .set("www-authenticate", "Bearer realm=\"edge-gateway admin\"")?;
-        return Ok(response);
+        let answer = problem(GatewayError::Unauthorized)
+            .with("www-authenticate", "Bearer realm=\"edge-gateway admin\"");
+        return Ok(proxy::answer(&answer));
     }
     let endpoint = match route {
         AdminRoute::Endpoint(endpoint) => endpoint,
-        AdminRoute::NotFound => {
-            return respond::problem(GatewayError::NoRoute, request_id, None, None, None)
-        }
+        AdminRoute::NotFound => return Ok(proxy::answer(&problem(GatewayError::NoRoute))),
         AdminRoute::MethodNotAllowed => {
-            return respond::problem(
-                GatewayError::MethodNotAllowed,
-                request_id,
-                None,
-                None,
-                Some("GET, HEAD"),
-            )
+            let answer = problem(GatewayError::MethodNotAllowed).with("allow", "GET, HEAD");
+            return Ok(proxy::answer(&answer));
         }
     };
     let body = match endpoint {
@@ -61,7 +53,7 @@ pub async fn serve(
                 ("error", Field::Str(&e)),
             ];
             worker::console_error!("{}", event("admin_error", &fields));
-            respond::problem(GatewayError::Internal, request_id, None, None, None)
+            Ok(proxy::answer(&problem(GatewayError::Internal)))
         }
     }
 }

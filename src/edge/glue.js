@@ -1,43 +1,73 @@
-// The hot path's JavaScript half. Rust decides everything about a request — route, rewrite,
-// origin, timeout, request id — synchronously, then returns the promise of ONE call into
-// `proxy`, which builds the origin request from the client's, applies the header policy,
-// sends it once with the route's timeout, relays the response (or answers 502/504), and
-// finishes the access log line. Rust never awaits the origin, so a request costs no Rust
-// futures, wakers or closures (BENCHMARKS.md). The policy data — hop-by-hop names
-// (src/headers.rs) and the failure statuses, titles and details (src/problem.rs) — comes
-// from Rust through `configure`; src/edge/tests.rs checks this file against the Rust side.
+// The hot path's JavaScript half. Rust decides everything about a request — route, policies,
+// origin, timeout, header operations, request id — and hands `proxy` ONE plan object (JSON,
+// src/forward.rs `Plan`). `proxy` runs the plan's rate-limit gates, builds the origin request
+// from the client's, applies the header policy and the plan's operations, counts a body of
+// undeclared length, sends the request once with the route's timeout, relays the response
+// (or answers 413/429/502/504), and finishes the access log line. Rust never awaits the
+// origin, so a request costs no Rust futures, wakers or closures (BENCHMARKS.md).
+//
+// `answer` builds every response the gateway gives itself (src/problem.rs `Answer`): Rust
+// asks it for 404, 405, 401, 403, 503 and preflights, and `proxy` for 413, 429, 502 and 504.
+// The policy data — hop-by-hop names (src/headers.rs) and the failure statuses, titles and
+// details (src/problem.rs) — comes from Rust through `configure`; src/edge/tests.rs checks
+// this file against the Rust side.
 
 let hopByHop = [];
-let failures = null; // [timedOut, failed] as {status, title, detail}
+let failures = null; // {timedOut, failed, tooLarge} as {status, title, detail}
 
-/** Sets the hop-by-hop header names and the 504/502 problem texts, once per isolate. */
-export function configure(names, timedOut, failed) {
+/** Sets the hop-by-hop header names and the 504/502/413 problem texts, once per isolate. */
+export function configure(names, timedOut, failed, tooLarge) {
   hopByHop = names;
-  failures = [timedOut, failed];
+  failures = { timedOut, failed, tooLarge };
 }
 
-/** A problem+json response, shaped exactly as src/problem.rs renders one. */
-export function problem(kind, requestId, routeId, version) {
-  const { status, title, detail } = kind;
-  const body = JSON.stringify({ type: 'about:blank', status, title, detail, request_id: requestId, route_id: routeId });
-  const headers = new Headers({
-    'content-type': 'application/problem+json',
-    'cache-control': 'no-store',
-    'x-request-id': requestId,
-    'x-gateway-route-version': version,
-  });
-  return new Response(body, { status, headers });
+/** Applies header operations (`["set"|"append", name, value]`, `["remove", name]`). */
+function apply(headers, ops) {
+  if (ops === undefined) return;
+  for (const op of ops) {
+    if (op[0] === 'set') headers.set(op[1], op[2]);
+    else if (op[0] === 'append') headers.append(op[1], op[2]);
+    else headers.delete(op[1]);
+  }
+}
+
+/** A response the gateway gives itself: problem+json (or no body, for a preflight), with the
+ *  answer's headers and then `ops` (the route's response operations). */
+export function answer(a, ops) {
+  if (typeof a === 'string') a = JSON.parse(a);
+  const headers = new Headers();
+  let body = null;
+  if (a.title !== undefined) {
+    headers.set('content-type', 'application/problem+json');
+    body = JSON.stringify({
+      type: 'about:blank', status: a.status, title: a.title, detail: a.detail, request_id: a.request_id, route_id: a.route_id,
+    });
+  }
+  headers.set('cache-control', 'no-store');
+  headers.set('x-request-id', a.request_id);
+  if (a.version !== undefined) headers.set('x-gateway-route-version', a.version);
+  for (const [name, value] of a.headers) headers.set(name, value);
+  apply(headers, a.ops);
+  apply(headers, ops);
+  return new Response(body, { status: a.status, headers });
+}
+
+/** A failure answer for a forwarded request. */
+function failure(kind, plan) {
+  return answer({ ...kind, request_id: plan.request_id, route_id: plan.route_id, version: plan.version, headers: [] }, plan.response_headers);
 }
 
 /** Completes an access log line whose head Rust rendered (src/access_log.rs `tail`). */
-function log(head, status, started, error) {
-  const tail = error === undefined ? '' : `,"error":${JSON.stringify(error)}`;
+function log(head, status, started, error, policy) {
+  let tail = error === undefined ? '' : `,"error":${JSON.stringify(error)}`;
+  if (policy !== undefined) tail += `,"policy":${JSON.stringify(policy)}`;
   console.log(`${head},"status":${status},"duration_ms":${Math.max(0, Date.now() - started)}${tail}}`);
 }
 
 /** Deletes hop-by-hop headers: the fixed set, every `proxy-*`, and what `Connection` names.
- *  For a WebSocket upgrade, `Upgrade` and `Connection` stay. */
-export function stripHopByHop(headers) {
+ *  For a WebSocket upgrade, `Upgrade` and `Connection` stay. With `owned`, also every
+ *  `x-gateway-*` header: a client may not speak for the gateway. */
+export function stripHopByHop(headers, owned) {
   const connection = headers.get('connection');
   const upgrade = headers.get('upgrade');
   const websocket = upgrade !== null && upgrade.split(',').some((t) => t.trim().toLowerCase() === 'websocket');
@@ -45,58 +75,148 @@ export function stripHopByHop(headers) {
   let doomed = null;
   for (const name of headers.keys()) {
     if (websocket && (name === 'upgrade' || name === 'connection')) continue;
-    if (hopByHop.includes(name) || (name.length > 6 && name.startsWith('proxy-')) || named.includes(name)) {
+    if (hopByHop.includes(name) || (name.length > 6 && name.startsWith('proxy-')) || named.includes(name)
+      || (owned && name.startsWith('x-gateway-'))) {
       (doomed ??= []).push(name);
     }
   }
   if (doomed !== null) for (const name of doomed) headers.delete(name);
 }
 
-/** The origin's response with hop-by-hop headers removed and the gateway's headers added;
- *  the body stream is handed over untouched. A WebSocket handshake passes as is. */
-export function relay(response, requestId, version) {
+/** The origin's response with hop-by-hop headers removed, the gateway's headers added and the
+ *  plan's response operations applied; the body stream is handed over untouched. A
+ *  WebSocket handshake passes as is. */
+export function relay(response, requestId, version, ops) {
   if (response.status === 101) return response;
   const headers = new Headers(response.headers);
-  stripHopByHop(headers);
+  stripHopByHop(headers, false);
   headers.set('x-request-id', requestId);
   headers.set('x-gateway-route-version', version);
+  apply(headers, ops);
   return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
 }
 
-/** Forwards `request` to `url` once and resolves to the response for the client: the
- *  relayed origin response, 504 if no response headers came within `timeoutMs` (the origin
- *  request is aborted), or 502 if the fetch failed. Never retries. */
-export async function proxy(request, url, requestId, proto, host, version, timeoutMs, accessId, accessSecret, fetcher, routeId, logHead, started) {
+/** Runs one rate-limit gate; resolves to an answer when the request must stop there. */
+async function gate(g, env, plan) {
+  let limited;
+  const extra = [];
+  try {
+    if (g.store === 'binding') {
+      limited = !(await env[g.binding].limit({ key: g.key })).success;
+    } else {
+      const ns = env[g.binding];
+      const res = await ns.get(ns.idFromName(g.key)).fetch('https://rate-limiter/hit', {
+        method: 'POST', body: JSON.stringify({ policy: g.policy, limit: g.limit, period_s: g.period_s }),
+      });
+      const hit = await res.json();
+      limited = !hit.allowed;
+      for (const [name, value] of hit.headers) {
+        if (limited) extra.push([name, value]);
+        else plan.response_headers.push(['append', name, value]);
+      }
+    }
+  } catch (e) {
+    // A limiter that cannot answer lets the request through (availability first) and says so.
+    console.error(JSON.stringify({ event: 'rate_limit_error', policy: g.policy, request_id: plan.request_id, error: String(e?.message ?? e) }));
+    return null;
+  }
+  if (!limited) return null;
+  if (g.log_only) {
+    console.log(JSON.stringify({ event: 'policy_would_reject', policy: g.policy, request_id: plan.request_id, route_id: plan.route_id, key: g.key }));
+    return null;
+  }
+  const reject = { ...g.reject, route_id: plan.route_id, version: plan.version };
+  for (const [name, value] of extra) {
+    const at = reject.headers.findIndex(([n]) => n === name);
+    if (at >= 0) reject.headers[at] = [name, value]; else reject.headers.push([name, value]);
+  }
+  return answer(reject, plan.response_headers);
+}
+
+/** A body stream that errors (and flags it) once more than `max` bytes passed. */
+function counted(body, max, state) {
+  let seen = 0;
+  return body.pipeThrough(new TransformStream({
+    transform(chunk, controller) {
+      seen += chunk.byteLength;
+      if (seen > max) {
+        state.over = true;
+        state.abort();
+        controller.error(new Error(`request body over ${max} bytes`));
+      } else {
+        controller.enqueue(chunk);
+      }
+    },
+  }));
+}
+
+/** Forwards `request` as `plan` (JSON text) says, once, and resolves to the client's
+ *  response: the relayed origin response, 429 from a gate, 413 if a streamed body crossed
+ *  its limit, 504 if no response headers came within the timeout (the origin request is
+ *  aborted), or 502 if the fetch failed. Never retries. */
+export async function proxy(request, env, text) {
+  const plan = JSON.parse(text);
+  for (const g of plan.gates ?? []) {
+    const stop = await gate(g, env, plan);
+    if (stop !== null) {
+      log(plan.log_head, stop.status, plan.started, `rate limit ${g.policy} reached`, g.policy);
+      return stop;
+    }
+  }
   const headers = new Headers(request.headers);
-  stripHopByHop(headers);
+  stripHopByHop(headers, true);
   headers.delete('host');
   const client = headers.get('cf-connecting-ip');
   if (client !== null) {
     const chain = headers.get('x-forwarded-for')?.trim();
     headers.set('x-forwarded-for', chain ? `${chain}, ${client}` : client);
   }
-  headers.set('x-forwarded-proto', proto);
-  headers.set('x-forwarded-host', host);
-  headers.set('x-request-id', requestId);
-  if (accessId !== undefined) {
-    headers.set('cf-access-client-id', accessId);
-    headers.set('cf-access-client-secret', accessSecret);
-  }
+  headers.set('x-forwarded-proto', plan.proto);
+  headers.set('x-forwarded-host', plan.host);
+  headers.set('x-request-id', plan.request_id);
+  apply(headers, plan.request_headers);
   const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), timeoutMs);
-  const init = { method: request.method, headers, body: request.body, redirect: 'manual', signal: controller.signal };
+  const state = { over: false, abort: () => controller.abort() };
+  let body = request.body;
+  if (body !== null && plan.max_body !== undefined) body = counted(body, plan.max_body, state);
+  const timer = setTimeout(() => controller.abort(), plan.timeout_ms);
+  const init = { method: request.method, headers, body, redirect: 'manual', signal: controller.signal };
   let response;
   try {
-    response = await (fetcher === undefined ? fetch(url, init) : fetcher.fetch(url, init));
+    response = await (plan.binding === undefined ? fetch(plan.url, init) : env[plan.binding].fetch(plan.url, init));
   } catch (e) {
-    const timedOut = controller.signal.aborted;
-    const answer = problem(failures[timedOut ? 0 : 1], requestId, routeId, version);
-    log(logHead, answer.status, started, timedOut ? `no response headers within ${timeoutMs} ms` : String(e?.message ?? e));
-    return answer;
+    const timedOut = controller.signal.aborted && !state.over;
+    const kind = state.over ? failures.tooLarge : failures[timedOut ? 'timedOut' : 'failed'];
+    const why = state.over ? `request body over ${plan.max_body} bytes; origin request aborted`
+      : timedOut ? `no response headers within ${plan.timeout_ms} ms` : String(e?.message ?? e);
+    const a = failure(kind, plan);
+    log(plan.log_head, a.status, plan.started, why, state.over ? plan.body_policy : undefined);
+    return a;
   } finally {
     clearTimeout(timer);
   }
-  const answer = relay(response, requestId, version);
-  log(logHead, answer.status, started);
-  return answer;
+  const relayed = relay(response, plan.request_id, plan.version, plan.response_headers);
+  log(plan.log_head, relayed.status, plan.started);
+  return relayed;
+}
+
+/** Imports a public JWK (JSON text) for verifying `alg` with WebCrypto. */
+export function importKey(jwk, alg) {
+  const params = alg.startsWith('RS')
+    ? { name: 'RSASSA-PKCS1-v1_5', hash: `SHA-${alg.slice(2)}` }
+    : { name: 'ECDSA', namedCurve: alg === 'ES256' ? 'P-256' : 'P-384' };
+  return crypto.subtle.importKey('jwk', JSON.parse(jwk), params, false, ['verify']);
+}
+
+/** Verifies a JWS signature (raw bytes; r||s for ECDSA) over `data` with WebCrypto. */
+export function verify(key, alg, signature, data) {
+  const params = alg.startsWith('RS') ? { name: 'RSASSA-PKCS1-v1_5' } : { name: 'ECDSA', hash: `SHA-${alg.slice(2)}` };
+  return crypto.subtle.verify(params, key, signature, new TextEncoder().encode(data));
+}
+
+/** GETs `url` and resolves to its text; rejects on a non-2xx status or after `timeoutMs`. */
+export async function fetchText(url, timeoutMs) {
+  const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), headers: { accept: 'application/json' } });
+  if (!response.ok) throw new Error(`${url} answered ${response.status}`);
+  return response.text();
 }

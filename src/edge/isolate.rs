@@ -7,6 +7,7 @@ use std::rc::Rc;
 use worker::Env;
 
 use crate::health::HealthView;
+use crate::policy::api_key::KeyCache;
 use crate::reload::ReloadState;
 use crate::request_id::RequestIds;
 use crate::table::RouteTable;
@@ -19,6 +20,16 @@ const DEFAULT_HEALTH_REFRESH_MS: f64 = 10_000.0;
 const DEFAULT_HEALTH_FRESH_MS: f64 = 180_000.0;
 /// Default snapshot retention (`HEALTH_RETENTION_HOURS`): a week.
 const DEFAULT_RETENTION_HOURS: f64 = 168.0;
+/// Default time an API key lookup is cached (`API_KEY_CACHE_MS`).
+const DEFAULT_KEY_CACHE_MS: f64 = 30_000.0;
+/// Default time an unknown API key is cached (`API_KEY_NEGATIVE_CACHE_MS`).
+const DEFAULT_KEY_NEGATIVE_CACHE_MS: f64 = 5_000.0;
+/// Default age at which a JWK set is refreshed in the background (`JWKS_REFRESH_MS`).
+const DEFAULT_JWKS_REFRESH_MS: f64 = 300_000.0;
+/// Default least time between two fetches of one JWK set (`JWKS_MIN_REFRESH_MS`).
+const DEFAULT_JWKS_MIN_REFRESH_MS: f64 = 10_000.0;
+/// Default timeout of a JWK set fetch (`JWKS_TIMEOUT_MS`).
+const DEFAULT_JWKS_TIMEOUT_MS: f64 = 3_000.0;
 
 /// Settings read once per isolate from `wrangler.toml` vars.
 #[derive(Debug, Clone)]
@@ -33,6 +44,17 @@ pub struct Config {
     pub health_fresh_ms: f64,
     /// How long snapshots are kept (`HEALTH_RETENTION_HOURS`), in ms.
     pub health_retention_ms: f64,
+    /// How long an API key lookup is cached (`API_KEY_CACHE_MS`): a revoked key keeps
+    /// working at most this long (plus KV's own propagation).
+    pub api_key_cache_ms: f64,
+    /// How long an unknown API key is cached (`API_KEY_NEGATIVE_CACHE_MS`).
+    pub api_key_negative_cache_ms: f64,
+    /// Age at which a JWK set is refreshed in the background (`JWKS_REFRESH_MS`).
+    pub jwks_refresh_ms: f64,
+    /// Least time between two fetches of one JWK set (`JWKS_MIN_REFRESH_MS`).
+    pub jwks_min_refresh_ms: f64,
+    /// Timeout of a JWK set fetch (`JWKS_TIMEOUT_MS`).
+    pub jwks_timeout_ms: f64,
 }
 
 #[derive(Default)]
@@ -43,6 +65,7 @@ struct Isolate {
     health_reload: ReloadState,
     ids: Option<RequestIds>,
     config: Option<Rc<Config>>,
+    keys: KeyCache,
 }
 
 thread_local! {
@@ -68,6 +91,14 @@ pub fn config(env: &Env) -> Rc<Config> {
                     health_fresh_ms: number("HEALTH_FRESH_MS", DEFAULT_HEALTH_FRESH_MS),
                     health_retention_ms: number("HEALTH_RETENTION_HOURS", DEFAULT_RETENTION_HOURS)
                         * 3_600_000.0,
+                    api_key_cache_ms: number("API_KEY_CACHE_MS", DEFAULT_KEY_CACHE_MS),
+                    api_key_negative_cache_ms: number(
+                        "API_KEY_NEGATIVE_CACHE_MS",
+                        DEFAULT_KEY_NEGATIVE_CACHE_MS,
+                    ),
+                    jwks_refresh_ms: number("JWKS_REFRESH_MS", DEFAULT_JWKS_REFRESH_MS),
+                    jwks_min_refresh_ms: number("JWKS_MIN_REFRESH_MS", DEFAULT_JWKS_MIN_REFRESH_MS),
+                    jwks_timeout_ms: number("JWKS_TIMEOUT_MS", DEFAULT_JWKS_TIMEOUT_MS),
                 })
             })
             .clone()
@@ -120,4 +151,9 @@ pub fn with_health_reload<T>(f: impl FnOnce(&mut ReloadState) -> T) -> T {
 /// Installs a newly loaded health view.
 pub fn install_health(view: HealthView) {
     ISOLATE.with_borrow_mut(|s| s.health = Rc::new(view));
+}
+
+/// Runs `f` on the API key cache.
+pub fn with_keys<T>(f: impl FnOnce(&mut KeyCache) -> T) -> T {
+    ISOLATE.with_borrow_mut(|s| f(&mut s.keys))
 }

@@ -1,30 +1,40 @@
 //! The runtime layer: the Worker's handlers. Everything here is glue between the `worker`
 //! runtime and the pure core; decisions are made in the core.
 //!
-//! The fetch handler is synchronous on the hot path: it routes in Rust and returns the promise
-//! of the JavaScript half (`glue.js`), which forwards and finishes the request. Only an
-//! isolate's first request (the route table load) and the admin API run as Rust futures.
+//! `fetch` builds one [`Exchange`] per request and runs [`handle`], an async function polled
+//! once on the spot: when every step is answered from memory (the route table, cached API
+//! keys, policies without I/O) it completes synchronously and `fetch` returns the promise of
+//! the JavaScript half (`glue.js`) itself — no Rust futures, wakers or closures on the hot
+//! path. Only a step that really waits (an isolate's first table load, a KV key lookup, a
+//! JWT signature, the admin API) hands the rest to the JavaScript event loop.
 
 mod admin;
+mod exchange;
 mod health;
 mod isolate;
+mod jwks;
+mod limiter;
+mod policies;
 mod probe;
 mod proxy;
-mod respond;
 mod routes;
+
+use std::future::Future;
+use std::task::{Context as TaskContext, Poll, Waker};
 
 use js_sys::Promise;
 use wasm_bindgen::prelude::wasm_bindgen;
-use wasm_bindgen::JsValue;
-use wasm_bindgen_futures::{future_to_promise, JsFuture};
-use worker::web_sys::{Request, Response};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::future_to_promise;
+use worker::web_sys::Request;
 use worker::{event, Context, Env};
 
+use self::exchange::Exchange;
 use crate::access_log::AccessLog;
-use crate::forward::UrlParts;
-use crate::headers::{is_valid_request_id, REQUEST_ID};
+use crate::context::{Effects, RequestContext};
 use crate::health::{choose, Choice};
-use crate::problem::GatewayError;
+use crate::policy::{self, cors, Stop};
+use crate::problem::{Answer, GatewayError};
 use crate::table::{Lookup, RouteTable, Target};
 
 #[event(start)]
@@ -36,123 +46,139 @@ fn start() {
 /// The fetch handler (exported as `fetch`; worker-build's entrypoint calls it).
 #[wasm_bindgen]
 pub fn fetch(req: Request, env: Env, ctx: worker::worker_sys::Context) -> Promise {
-    let ctx = Context::new(ctx);
     let started = js_sys::Date::now();
-    let url = req.url();
-    let method = req.method();
-    let request_id = match req.headers().get(REQUEST_ID).ok().flatten() {
-        Some(id) if is_valid_request_id(&id) => id,
-        _ => isolate::next_request_id(),
-    };
-    let Some(parts) = UrlParts::split(&url) else {
+    match Exchange::new(req, env, Context::new(ctx), started) {
+        Ok(ex) => settle(handle(ex)),
         // The runtime always hands the worker an absolute URL; anything else is a bug here.
-        return answer(respond::problem(
-            GatewayError::Internal,
-            &request_id,
-            None,
-            None,
-            None,
-        ));
-    };
-    if let Some(route) = crate::admin::route(&method, parts.path) {
-        return future_to_promise(async move {
-            admin::serve(&req, &env, route, &request_id)
-                .await
-                .map(JsValue::from)
-                .map_err(|e| e.to_string().into())
-        });
+        Err(request_id) => {
+            let answer = Answer::problem(GatewayError::Internal, &request_id);
+            Promise::resolve(&JsValue::from(proxy::answer(&answer)))
+        }
     }
-    let config = isolate::config(&env);
-    if let Some(table) = routes::cached(&env, &ctx, &config, started) {
-        return serve(
-            &req,
-            &env,
-            &ctx,
-            &config,
-            &parts,
-            &method,
-            &request_id,
-            &table,
-            started,
-        );
-    }
-    // An isolate's first request: load the table, then serve as usual.
-    future_to_promise(async move {
-        let parts = UrlParts::split(&url).expect("split above");
-        let Some(table) = routes::load_now(&env).await else {
-            let log = access_log(&parts, &method, &request_id, None);
-            let error = GatewayError::NoRouteTable;
-            let response = respond::problem(error, &request_id, None, None, None);
-            return finish(response, &log, started, None);
-        };
-        let promise = serve(
-            &req,
-            &env,
-            &ctx,
-            &config,
-            &parts,
-            &method,
-            &request_id,
-            &table,
-            started,
-        );
-        JsFuture::from(promise).await
-    })
 }
 
-/// Routes one request with a loaded table; forwards it or answers it.
-#[allow(clippy::too_many_arguments)]
-fn serve(
-    req: &Request,
-    env: &Env,
-    ctx: &Context,
-    config: &isolate::Config,
-    parts: &UrlParts<'_>,
-    method: &str,
-    request_id: &str,
-    table: &RouteTable,
-    started: f64,
-) -> Promise {
-    let version = Some(table.version.as_str());
-    let mut log = access_log(parts, method, request_id, version);
-    let matched = match table.lookup(parts.host, method, parts.path) {
+/// Polls `future` once; if it finished, its value (a response, or the promise of one) is
+/// returned at once, else the rest runs on the JavaScript event loop.
+fn settle(future: impl Future<Output = Result<JsValue, JsValue>> + 'static) -> Promise {
+    let mut future = Box::pin(future);
+    match future
+        .as_mut()
+        .poll(&mut TaskContext::from_waker(Waker::noop()))
+    {
+        Poll::Ready(Ok(value)) => match value.dyn_into::<Promise>() {
+            Ok(promise) => promise,
+            Err(value) => Promise::resolve(&value),
+        },
+        Poll::Ready(Err(error)) => Promise::reject(&error),
+        Poll::Pending => future_to_promise(future),
+    }
+}
+
+/// One request: the admin API, or the route table (loaded first on an isolate's first
+/// request) and [`serve`].
+async fn handle(ex: Exchange) -> Result<JsValue, JsValue> {
+    let request = &ex.request;
+    if let Some(route) = crate::admin::route(&request.method, request.path()) {
+        return admin::serve(&ex.req, &ex.env, route, &request.request_id)
+            .await
+            .map(JsValue::from)
+            .map_err(|e| e.to_string().into());
+    }
+    let cached = routes::cached(&ex.env, &ex.ctx, &ex.config, request.started_ms);
+    let table = match cached {
+        Some(table) => table,
+        None => match routes::load_now(&ex.env).await {
+            Some(table) => table,
+            None => {
+                let log = access_log(request, None);
+                let answer = Answer::problem(GatewayError::NoRouteTable, &request.request_id);
+                return Ok(finish(&answer, &log, request.started_ms, None, None));
+            }
+        },
+    };
+    serve(&ex, &table).await
+}
+
+/// Routes one request with a loaded table, runs its route's policies, and forwards it or
+/// answers it.
+async fn serve(ex: &Exchange, table: &RouteTable) -> Result<JsValue, JsValue> {
+    let request = &ex.request;
+    let version = table.version.as_str();
+    let mut log = access_log(request, Some(version));
+    let problem = |error| Answer::problem(error, &request.request_id).on(None, Some(version));
+    let matched = match cors::lookup(table, request) {
         Lookup::Found(matched) => matched,
         Lookup::NotFound => {
-            let response = respond::problem(GatewayError::NoRoute, request_id, None, version, None);
-            return promise(finish(response, &log, started, None));
+            let mut answer = problem(GatewayError::NoRoute);
+            answer.ops = cors::unrouted_headers(table, request);
+            return Ok(finish(&answer, &log, request.started_ms, None, None));
         }
         Lookup::MethodNotAllowed { allow } => {
-            let error = GatewayError::MethodNotAllowed;
-            let response = respond::problem(error, request_id, None, version, Some(allow));
-            return promise(finish(response, &log, started, None));
+            let mut answer = problem(GatewayError::MethodNotAllowed).with("allow", allow);
+            answer.ops = cors::unrouted_headers(table, request);
+            return Ok(finish(&answer, &log, request.started_ms, None, None));
         }
     };
-    let route_id = Some(matched.route.id.as_str());
-    log.route_id = route_id;
+    let route_id = matched.route.id.as_str();
+    log.route_id = Some(route_id);
     log.upstream = Some(&matched.upstream.name);
+
+    let mut effects = Effects::default();
+    let mut x = policy::Exchange {
+        request,
+        route_id,
+        params: &matched.params,
+        effects: &mut effects,
+        policy: "",
+    };
+    let resolver = policies::EdgeResolver(ex);
+    let outcome = policy::run(table.policies(), &matched.route.policies, &mut x, &resolver).await;
+    let consumer = effects.consumer.clone();
+    log.consumer = consumer.as_deref();
+    match outcome {
+        Ok(()) => {}
+        Err(Stop::Preflight(headers)) => {
+            let mut answer =
+                Answer::empty(204, &request.request_id).on(Some(route_id), Some(version));
+            answer.headers = headers;
+            return Ok(finish(&answer, &log, request.started_ms, None, None));
+        }
+        Err(Stop::Reject { policy, rejection }) => {
+            let mut answer = problem(rejection.error).on(Some(route_id), Some(version));
+            answer.headers.extend(rejection.headers);
+            answer.ops = effects.response_ops.clone();
+            let reason = Some(rejection.reason.as_str());
+            return Ok(finish(
+                &answer,
+                &log,
+                request.started_ms,
+                reason,
+                Some(policy),
+            ));
+        }
+    }
+
     let destination = match &matched.upstream.target {
         Target::Binding(name) => proxy::Destination::Binding(name),
         Target::Origins(origins) => {
-            let view = health::current(env, ctx, config, started);
-            let random = isolate::random();
-            match choose(
+            let view = health::current(&ex.env, &ex.ctx, &ex.config, request.started_ms);
+            let config = &ex.config;
+            let choice = choose(
                 matched.upstream,
                 origins,
                 &view,
-                started,
+                request.started_ms,
                 config.health_fresh_ms,
-                random,
-            ) {
+                isolate::random(),
+            );
+            match choice {
                 Choice::Origin(origin) => proxy::Destination::Origin(&origin.url),
                 Choice::AllUnhealthy => {
-                    let error = GatewayError::UpstreamUnavailable;
-                    let response = respond::problem(error, request_id, route_id, version, None);
-                    return promise(finish(
-                        response,
-                        &log,
-                        started,
-                        Some("every origin is unhealthy"),
-                    ));
+                    let mut answer = problem(GatewayError::UpstreamUnavailable)
+                        .on(Some(route_id), Some(version));
+                    answer.ops = effects.response_ops.clone();
+                    let why = Some("every origin is unhealthy");
+                    return Ok(finish(&answer, &log, request.started_ms, why, None));
                 }
             }
         }
@@ -160,77 +186,54 @@ fn serve(
     log.origin = Some(match destination {
         proxy::Destination::Origin(url) | proxy::Destination::Binding(url) => url,
     });
-    let forwarded = proxy::forward(
-        req,
-        env,
-        parts,
-        &matched,
-        request_id,
-        &table.version,
-        destination,
-        &log.head(),
-        started,
-    );
-    match forwarded {
-        Ok(promise) => promise,
+    let head = log.head();
+    let ops = effects.response_ops.clone();
+    match proxy::forward(ex, &matched, version, destination, effects, &head) {
+        Ok(promise) => Ok(promise.into()),
         Err(cause) => {
-            let response =
-                respond::problem(GatewayError::Internal, request_id, route_id, version, None);
-            promise(finish(response, &log, started, Some(&cause)))
+            let mut answer = problem(GatewayError::Internal).on(Some(route_id), Some(version));
+            answer.ops = ops;
+            Ok(finish(
+                &answer,
+                &log,
+                request.started_ms,
+                Some(&cause),
+                None,
+            ))
         }
     }
 }
 
-fn access_log<'a>(
-    parts: &UrlParts<'a>,
-    method: &'a str,
-    request_id: &'a str,
-    version: Option<&'a str>,
-) -> AccessLog<'a> {
+fn access_log<'a>(request: &'a RequestContext, version: Option<&'a str>) -> AccessLog<'a> {
     AccessLog {
         event: "request",
-        request_id,
-        method,
-        host: parts.host,
-        path: parts.path,
+        request_id: &request.request_id,
+        method: &request.method,
+        host: request.host(),
+        path: request.path(),
         route_id: None,
         upstream: None,
         origin: None,
         route_version: version,
+        consumer: None,
     }
 }
 
-/// Logs a response the gateway produced itself.
+/// Builds and logs a response the gateway gives itself.
 fn finish(
-    response: worker::Result<Response>,
+    answer: &Answer,
     log: &AccessLog<'_>,
     started: f64,
     error: Option<&str>,
-) -> Result<JsValue, JsValue> {
-    let response = response.map_err(|e| JsValue::from(e.to_string()))?;
+    policy: Option<&str>,
+) -> JsValue {
     let duration = (js_sys::Date::now() - started).max(0.0) as u64;
-    worker::console_log!("{}", log.line(response.status(), duration, error));
-    Ok(response.into())
-}
-
-fn promise(result: Result<JsValue, JsValue>) -> Promise {
-    match result {
-        Ok(value) => Promise::resolve(&value),
-        Err(error) => Promise::reject(&error),
-    }
-}
-
-fn answer(response: worker::Result<Response>) -> Promise {
-    promise(
-        response
-            .map(JsValue::from)
-            .map_err(|e| JsValue::from(e.to_string())),
-    )
+    worker::console_log!("{}", log.line(answer.status, duration, error, policy));
+    proxy::answer(answer).into()
 }
 
 /// The message of a JavaScript error value (an `Error`'s message, a string, or its debug form).
 fn js_error(error: &JsValue) -> String {
-    use wasm_bindgen::JsCast;
     error
         .dyn_ref::<js_sys::Error>()
         .map(|e| String::from(e.message()))

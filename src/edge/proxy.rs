@@ -1,55 +1,44 @@
-//! Forwarding: one request to one origin, once, aborted when the route's timeout passes before
-//! the origin's response headers arrive. Rust decides the origin URL, timeout and header
-//! values; `glue.js` does the per-request JavaScript work in one call and finishes the
-//! request. Bodies stay JavaScript streams end to end.
+//! Forwarding and answering through `glue.js`: Rust decides the origin URL, timeout and every
+//! header operation and hands one [`Plan`] to the JavaScript half; the gateway's own
+//! responses are [`Answer`]s that `glue.js` builds. Bodies stay JavaScript streams end to end.
 
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::JsValue;
-use worker::web_sys::Request;
-use worker::Env;
+use worker::web_sys::{Request, Response};
 
-use crate::forward::{origin_url, Failure, UrlParts};
+use super::exchange::Exchange;
+use crate::context::{Effects, HeaderOp};
+use crate::forward::{origin_url, Failure, Plan};
 use crate::headers::HOP_BY_HOP;
-use crate::problem::GatewayError;
+use crate::problem::{Answer, GatewayError};
 use crate::table::RouteMatch;
 
 #[wasm_bindgen(module = "/src/edge/glue.js")]
 extern "C" {
-    fn configure(names: js_sys::Array, timed_out: JsValue, failed: JsValue);
+    fn configure(names: js_sys::Array, timed_out: JsValue, failed: JsValue, too_large: JsValue);
+    #[wasm_bindgen(js_name = answer)]
+    fn answer_js(answer: &str) -> Response;
+    #[wasm_bindgen(js_name = proxy)]
+    fn proxy_js(request: &Request, env: &JsValue, plan: &str) -> js_sys::Promise;
     #[cfg(test)]
     #[wasm_bindgen(js_name = stripHopByHop)]
-    pub(super) fn strip_hop_by_hop(headers: &worker::web_sys::Headers);
+    pub(super) fn strip_hop_by_hop(headers: &worker::web_sys::Headers, owned: bool);
     #[cfg(test)]
     pub(super) fn relay(
         response: worker::web_sys::Response,
         request_id: &str,
         version: &str,
+        ops: JsValue,
     ) -> worker::web_sys::Response;
-    #[cfg(test)]
-    #[wasm_bindgen(js_name = problem)]
-    pub(super) fn problem_js(
-        kind: JsValue,
-        request_id: &str,
-        route_id: &str,
-        version: &str,
-    ) -> worker::web_sys::Response;
-    #[allow(clippy::too_many_arguments)]
-    #[wasm_bindgen(js_name = proxy)]
-    fn proxy_js(
-        request: &Request,
-        url: &str,
-        request_id: &str,
-        proto: &str,
-        host: &str,
-        version: &str,
-        timeout_ms: f64,
-        access_id: Option<String>,
-        access_secret: Option<String>,
-        fetcher: &JsValue,
-        route_id: &str,
-        log_head: &str,
-        started: f64,
-    ) -> js_sys::Promise;
+    /// Imports a public JWK (JSON text) for `alg`; resolves to a `CryptoKey`.
+    #[wasm_bindgen(js_name = importKey)]
+    pub(super) fn import_key(jwk: &str, alg: &str) -> js_sys::Promise;
+    /// GETs a URL with a timeout; resolves to its text.
+    #[wasm_bindgen(js_name = fetchText)]
+    pub(super) fn fetch_text(url: &str, timeout_ms: f64) -> js_sys::Promise;
+    /// Verifies a signature; resolves to a boolean.
+    pub(super) fn verify(key: &JsValue, alg: &str, signature: &[u8], data: &str)
+        -> js_sys::Promise;
 }
 
 /// The `{status, title, detail}` of a failure, as `glue.js` renders it.
@@ -63,12 +52,22 @@ pub(super) fn failure_kind(error: GatewayError) -> JsValue {
     kind.into()
 }
 
-/// Hands the header policy and the 504/502 mapping to the JavaScript side; once per isolate.
-/// `glue.js` reports an attempt as `[timed out, failed]`, i.e. the two [`Failure`]s.
+/// Hands the header policy and the 504/502/413 texts to the JavaScript side; once per
+/// isolate. `glue.js` tells a timeout from a failure as the two [`Failure`]s.
 pub fn init() {
     let names = HOP_BY_HOP.iter().map(|h| JsValue::from_str(h)).collect();
     let kind = |failure: Failure| failure_kind(failure.into());
-    configure(names, kind(Failure::TimedOut), kind(Failure::Failed));
+    configure(
+        names,
+        kind(Failure::TimedOut),
+        kind(Failure::Failed),
+        failure_kind(GatewayError::PayloadTooLarge),
+    );
+}
+
+/// The response for an answer the gateway gives itself.
+pub fn answer(answer: &Answer) -> Response {
+    answer_js(&answer.to_json())
 }
 
 /// Where one request goes.
@@ -80,63 +79,69 @@ pub enum Destination<'t> {
     Binding(&'t str),
 }
 
-/// Starts forwarding `req` to the chosen origin and returns the promise of the client's
-/// response (which also writes the access log line from `log_head`). `Err` when the request
-/// cannot even be sent (a missing binding or Access secret), with the cause for the log.
-#[allow(clippy::too_many_arguments)]
+/// Starts forwarding the request and returns the promise of the client's response (which
+/// also writes the access log line from `log_head`). `Err` when the request cannot even be
+/// sent (a missing binding or Access secret), with the cause for the log.
 pub fn forward(
-    req: &Request,
-    env: &Env,
-    parts: &UrlParts<'_>,
+    ex: &Exchange,
     matched: &RouteMatch<'_, '_>,
-    request_id: &str,
     version: &str,
     destination: Destination<'_>,
+    mut effects: Effects,
     log_head: &str,
-    started: f64,
 ) -> Result<js_sys::Promise, String> {
+    let request = &ex.request;
     let path = match &matched.route.rewrite {
-        Some(rewrite) => rewrite.apply(parts.path, |name| matched.params.get(name)),
-        None => parts.path.to_owned(),
+        Some(rewrite) => rewrite.apply(request.path(), |name| matched.params.get(name)),
+        None => request.path().to_owned(),
     };
-    let (url, fetcher) = match destination {
-        Destination::Origin(base) => (origin_url(base, &path, parts.query), JsValue::UNDEFINED),
+    let (url, binding) = match destination {
+        Destination::Origin(base) => (origin_url(base, &path, request.query()), None),
         Destination::Binding(name) => {
-            let fetcher = env
+            ex.env
                 .service(name)
                 .map_err(|e| format!("service binding {name}: {e}"))?;
             // A service binding ignores the host; name the upstream for the origin's logs.
             let base = format!("https://{}", matched.upstream.name);
-            (origin_url(&base, &path, parts.query), fetcher.into())
+            (origin_url(&base, &path, request.query()), Some(name))
         }
     };
-    let (access_id, access_secret) = match &matched.upstream.access_secrets {
+    if let Some(access) = &matched.upstream.access_secrets {
+        let secret = |name: &str| {
+            ex.env
+                .secret(name)
+                .map(|s| s.to_string())
+                .map_err(|e| format!("Access secret {name}: {e}"))
+        };
+        effects.request_ops.push(HeaderOp::Set(
+            "cf-access-client-id".into(),
+            secret(&access.client_id)?,
+        ));
+        effects.request_ops.push(HeaderOp::Set(
+            "cf-access-client-secret".into(),
+            secret(&access.client_secret)?,
+        ));
+    }
+    let (max_body, body_policy) = match &effects.max_body {
+        Some((max, policy)) => (Some(*max), Some(policy.as_str())),
         None => (None, None),
-        Some(access) => {
-            let secret = |name: &str| {
-                env.secret(name)
-                    .map(|s| s.to_string())
-                    .map_err(|e| format!("Access secret {name}: {e}"))
-            };
-            (
-                Some(secret(&access.client_id)?),
-                Some(secret(&access.client_secret)?),
-            )
-        }
     };
-    Ok(proxy_js(
-        req,
-        &url,
-        request_id,
-        parts.scheme,
-        parts.host,
+    let plan = Plan {
+        url: &url,
+        binding,
+        timeout_ms: matched.route.timeout_ms,
+        request_id: &request.request_id,
+        route_id: &matched.route.id,
         version,
-        matched.route.timeout_ms as f64,
-        access_id,
-        access_secret,
-        &fetcher,
-        &matched.route.id,
+        proto: request.scheme(),
+        host: request.host(),
+        request_headers: &effects.request_ops,
+        response_headers: &effects.response_ops,
+        gates: &effects.gates,
+        max_body,
+        body_policy,
         log_head,
-        started,
-    ))
+        started: request.started_ms,
+    };
+    Ok(proxy_js(&ex.req, ex.env.as_ref(), &plan.to_json()))
 }

@@ -8,8 +8,8 @@ use wasm_bindgen_test::wasm_bindgen_test;
 use worker::web_sys::{Headers, Response, ResponseInit};
 
 use super::proxy::{self, relay, strip_hop_by_hop};
-use super::respond;
-use crate::problem::GatewayError;
+use crate::context::HeaderOp;
+use crate::problem::{Answer, GatewayError};
 
 fn headers(pairs: &[(&str, &str)]) -> Headers {
     let h = Headers::new().unwrap();
@@ -47,58 +47,72 @@ fn hop_by_hop_headers_leave_a_real_headers_object() {
         ("Traceparent", "00-abc-def-01"),
         ("Accept", "*/*"),
     ]);
-    strip_hop_by_hop(&h);
+    strip_hop_by_hop(&h, false);
     assert_eq!(names(&h), ["accept", "traceparent"]);
+
+    // A client may not speak for the gateway: its `x-gateway-*` headers go on requests.
+    let spoofed = headers(&[("X-Gateway-Consumer", "admin"), ("Accept", "*/*")]);
+    strip_hop_by_hop(&spoofed, true);
+    assert_eq!(names(&spoofed), ["accept"]);
 
     let ws = headers(&[
         ("Connection", "Upgrade"),
         ("Upgrade", "websocket"),
         ("Keep-Alive", "1"),
     ]);
-    strip_hop_by_hop(&ws);
+    strip_hop_by_hop(&ws, false);
     assert_eq!(names(&ws), ["connection", "upgrade"]);
 }
 
 #[wasm_bindgen_test]
-async fn problems_are_problem_json_with_ids() {
-    let response = respond::problem(
-        GatewayError::MethodNotAllowed,
-        "req-1",
-        None,
-        Some("v7"),
-        Some("GET, HEAD"),
-    )
-    .unwrap();
+async fn answers_are_problem_json_with_ids_and_headers() {
+    proxy::init();
+    let mut answer = Answer::problem(GatewayError::MethodNotAllowed, "req-1")
+        .on(None, Some("v7"))
+        .with("allow", "GET, HEAD");
+    answer.ops = vec![
+        HeaderOp::Set(
+            "access-control-allow-origin".into(),
+            "https://a.example".into(),
+        ),
+        HeaderOp::Append("vary".into(), "Origin".into()),
+    ];
+    let response = proxy::answer(&answer);
     assert_eq!(response.status(), 405);
     let h = response.headers();
+    let get = |name: &str| h.get(name).unwrap();
     assert_eq!(
-        h.get("content-type").unwrap().as_deref(),
+        get("content-type").as_deref(),
         Some("application/problem+json")
     );
-    assert_eq!(h.get("allow").unwrap().as_deref(), Some("GET, HEAD"));
-    assert_eq!(h.get("x-request-id").unwrap().as_deref(), Some("req-1"));
+    assert_eq!(get("allow").as_deref(), Some("GET, HEAD"));
+    assert_eq!(get("x-request-id").as_deref(), Some("req-1"));
+    assert_eq!(get("x-gateway-route-version").as_deref(), Some("v7"));
     assert_eq!(
-        h.get("x-gateway-route-version").unwrap().as_deref(),
-        Some("v7")
+        get("access-control-allow-origin").as_deref(),
+        Some("https://a.example")
     );
+    assert_eq!(get("vary").as_deref(), Some("Origin"));
     let body: serde_json::Value = serde_json::from_str(&text(&response).await).unwrap();
-    assert_eq!(body["status"], 405);
-    assert_eq!(body["request_id"], "req-1");
+    assert_eq!(
+        body,
+        serde_json::json!({
+            "type": "about:blank", "status": 405, "title": "Method Not Allowed",
+            "detail": GatewayError::MethodNotAllowed.detail(), "request_id": "req-1",
+        })
+    );
 
-    let unavailable =
-        respond::problem(GatewayError::NoRouteTable, "req-2", None, None, None).unwrap();
+    let unavailable = proxy::answer(&Answer::problem(GatewayError::NoRouteTable, "req-2"));
     assert_eq!(unavailable.status(), 503);
-    assert_eq!(
-        unavailable.headers().get("retry-after").unwrap().as_deref(),
-        Some("5")
-    );
-    assert_eq!(
-        unavailable
-            .headers()
-            .get("x-gateway-route-version")
-            .unwrap(),
-        None
-    );
+    let h = unavailable.headers();
+    assert_eq!(h.get("retry-after").unwrap().as_deref(), Some("5"));
+    assert_eq!(h.get("x-gateway-route-version").unwrap(), None);
+
+    let preflight =
+        proxy::answer(&Answer::empty(204, "req-3").with("access-control-max-age", "600"));
+    assert_eq!(preflight.status(), 204);
+    assert_eq!(preflight.headers().get("content-type").unwrap(), None);
+    assert_eq!(text(&preflight).await, "");
 }
 
 #[wasm_bindgen_test]
@@ -115,7 +129,9 @@ async fn relayed_responses_keep_status_body_and_end_to_end_headers() {
         ("Content-Type", "text/plain"),
     ]));
     let origin = Response::new_with_opt_str_and_init(Some("short and stout"), &init).unwrap();
-    let relayed = relay(origin, "req-3", "v9");
+    let ops =
+        js_sys::JSON::parse(r#"[["set","x-served-by","edge"],["remove","set-cookie"]]"#).unwrap();
+    let relayed = relay(origin, "req-3", "v9", ops);
     assert_eq!(
         (relayed.status(), relayed.status_text()),
         (418, "I'm a teapot".to_owned())
@@ -125,9 +141,9 @@ async fn relayed_responses_keep_status_body_and_end_to_end_headers() {
         names(&h),
         [
             "content-type",
-            "set-cookie",
             "x-gateway-route-version",
-            "x-request-id"
+            "x-request-id",
+            "x-served-by"
         ]
     );
     assert_eq!(
@@ -139,20 +155,16 @@ async fn relayed_responses_keep_status_body_and_end_to_end_headers() {
 }
 
 #[wasm_bindgen_test]
-async fn glue_renders_504_and_502_exactly_as_the_rust_mapping() {
-    proxy::init();
-    for error in [GatewayError::OriginTimeout, GatewayError::OriginFailure] {
-        let js = proxy::problem_js(proxy::failure_kind(error), "req-9", "users-get", "v3");
-        let rust = respond::problem(error, "req-9", Some("users-get"), Some("v3"), None).unwrap();
-        assert_eq!(js.status(), rust.status());
-        assert_eq!(names(&js.headers()), names(&rust.headers()));
-        for name in names(&rust.headers()) {
-            assert_eq!(
-                js.headers().get(&name).unwrap(),
-                rust.headers().get(&name).unwrap(),
-                "{name}"
-            );
-        }
-        assert_eq!(text(&js).await, text(&rust).await);
+fn failure_kinds_come_from_the_rust_mapping() {
+    for error in [
+        GatewayError::OriginTimeout,
+        GatewayError::OriginFailure,
+        GatewayError::PayloadTooLarge,
+    ] {
+        let kind = proxy::failure_kind(error);
+        let get = |k: &str| js_sys::Reflect::get(&kind, &k.into()).unwrap();
+        assert_eq!(get("status").as_f64(), Some(error.status() as f64));
+        assert_eq!(get("title").as_string().as_deref(), Some(error.title()));
+        assert_eq!(get("detail").as_string().as_deref(), Some(error.detail()));
     }
 }

@@ -167,8 +167,15 @@ impl Check for ApiKey {
     }
 
     fn resolve(&self, x: &mut Exchange<'_, '_, '_>, _asked: Lookup, found: Found) -> Verdict {
-        let Found::ApiKey(record) = found else {
-            return self.reject("unexpected lookup");
+        let record = match found {
+            Found::ApiKey(record) => record,
+            Found::Unavailable(why) => {
+                return Verdict::Reject(Rejection::new(
+                    GatewayError::AuthUnavailable,
+                    format!("API keys unavailable: {why}"),
+                ))
+            }
+            Found::Jwt(_) => return self.reject("unexpected lookup"),
         };
         let Some(record) = record else {
             return self.reject("unknown or revoked API key");

@@ -64,12 +64,13 @@ impl Check for BodyLimit {
         if let Err(reason) = self.decide(declared.as_deref()) {
             return Verdict::Reject(Rejection::new(GatewayError::PayloadTooLarge, reason));
         }
-        if declared.is_none() {
-            let limit = x
-                .effects
-                .max_body
-                .map_or(self.max_bytes, |m| m.min(self.max_bytes));
-            x.effects.max_body = Some(limit);
+        let tighter = x
+            .effects
+            .max_body
+            .as_ref()
+            .is_none_or(|(m, _)| self.max_bytes < *m);
+        if declared.is_none() && tighter {
+            x.effects.max_body = Some((self.max_bytes, x.policy.to_owned()));
         }
         Verdict::Continue
     }

@@ -5,10 +5,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{is_header_name, Check, Exchange, Phase, Rejection, Spec, Verdict};
-use crate::context::HeaderOp;
+use super::{is_header_name, Check, Exchange, Phase, Policy, Rejection, Spec, Verdict};
+use crate::context::{HeaderOp, RequestContext};
 use crate::problem::GatewayError;
 use crate::table::METHODS;
+use crate::table::{Lookup, RouteTable};
 
 /// The longest preflight cache time browsers honour (Firefox: 24 h).
 pub const MAX_AGE_MAX_S: u64 = 86_400;
@@ -248,13 +249,11 @@ impl Cors {
     /// What to do for a request with these `Origin` and preflight headers: a preflight
     /// answer, a refusal, or (for an actual request) the response headers to add.
     pub fn decide(&self, x: &mut Exchange<'_, '_, '_>) -> Verdict {
-        let Some(origin) = x.request.header("origin") else {
-            return Verdict::Continue;
-        };
-        if x.request.method == "OPTIONS" {
+        let origin = x.request.header("origin");
+        if let (Some(origin), "OPTIONS") = (&origin, x.request.method.as_str()) {
             if let Some(method) = x.request.header("access-control-request-method") {
                 let asked = x.request.header("access-control-request-headers");
-                return match self.preflight(&origin, method.trim(), asked.as_deref()) {
+                return match self.preflight(origin, method.trim(), asked.as_deref()) {
                     Ok(headers) => Verdict::Preflight(headers),
                     Err(reason) => {
                         Verdict::Reject(Rejection::new(GatewayError::CorsRejected, reason))
@@ -262,15 +261,23 @@ impl Cors {
                 };
             }
         }
-        if !self.origins.contains(&OriginRule::Any) {
+        // An echoed origin varies with `Origin`, also for a request without one (a cache
+        // must not hand that response to an allowed origin); `*` answers every origin alike.
+        let any = self.origins.contains(&OriginRule::Any);
+        if !any {
             x.effects
                 .response_ops
                 .push(HeaderOp::Append("vary".into(), "Origin".into()));
         }
-        if self.allows(&origin) {
+        let allowed = if any {
+            Some("*".to_owned())
+        } else {
+            origin.filter(|o| self.allows(o))
+        };
+        if let Some(allowed) = allowed {
             x.effects
                 .response_ops
-                .extend(self.response_headers(&origin));
+                .extend(self.response_headers(&allowed));
         }
         Verdict::Continue
     }
@@ -282,4 +289,46 @@ impl Check for Cors {
     fn check(&self, x: &mut Exchange<'_, '_, '_>) -> Verdict {
         self.decide(x)
     }
+}
+
+/// Looks a request up in `table`, treating a CORS preflight as the request it announces: a
+/// preflight for a route with a CORS policy goes to that route (whatever methods it lists),
+/// so the policy answers it; any other `OPTIONS` request is routed as itself.
+pub fn lookup<'t, 'p>(table: &'t RouteTable, request: &'p RequestContext) -> Lookup<'t, 'p> {
+    if request.method == "OPTIONS" && request.header("origin").is_some() {
+        if let Some(asked) = request.header("access-control-request-method") {
+            let found = table.lookup(request.host(), asked.trim(), request.path());
+            if let Lookup::Found(m) = found {
+                let has_cors = m
+                    .route
+                    .policies
+                    .iter()
+                    .any(|&i| matches!(table.policies()[i].policy, Policy::Cors(_)));
+                if has_cors {
+                    return Lookup::Found(m);
+                }
+            }
+        }
+    }
+    table.lookup(request.host(), &request.method, request.path())
+}
+
+/// The CORS response headers of the table's default policies for a request no route serves
+/// (404, 405), so a browser can read the error. Never answers a preflight.
+pub fn unrouted_headers(table: &RouteTable, request: &RequestContext) -> Vec<HeaderOp> {
+    let Some(origin) = request.header("origin") else {
+        return Vec::new();
+    };
+    let mut ops = Vec::new();
+    for &i in table.default_policies() {
+        if let Policy::Cors(cors) = &table.policies()[i].policy {
+            if !cors.origins.contains(&OriginRule::Any) {
+                ops.push(HeaderOp::Append("vary".into(), "Origin".into()));
+            }
+            if cors.allows(&origin) {
+                ops.extend(cors.response_headers(&origin));
+            }
+        }
+    }
+    ops
 }

@@ -316,7 +316,12 @@ impl Check for Jwt {
     }
 
     fn resolve(&self, x: &mut Exchange<'_, '_, '_>, asked: Lookup, found: Found) -> Verdict {
-        let (Lookup::Jwt(lookup), Found::Jwt(check)) = (asked, found) else {
+        let check = match found {
+            Found::Jwt(check) => check,
+            Found::Unavailable(why) => KeyCheck::Unavailable(why),
+            Found::ApiKey(_) => return self.reject("unexpected lookup"),
+        };
+        let Lookup::Jwt(lookup) = asked else {
             return self.reject("unexpected lookup");
         };
         match check {
@@ -491,5 +496,45 @@ impl<'de> Deserialize<'de> for Scalar {
             }
         }
         d.deserialize_any(V)
+    }
+}
+
+/// What to do about an issuer's cached key set for one token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeysAction {
+    /// Use the cached keys as they are.
+    Use,
+    /// Use them, and refresh the set in the background (it is older than the refresh
+    /// interval).
+    Refresh,
+    /// Fetch the set before answering: the token's key is not cached, and the last attempt
+    /// is older than the minimum interval (so an unknown `kid` cannot make the gateway
+    /// hammer the issuer).
+    FetchNow,
+}
+
+/// Decides for a token whose key is (`has_key`) or is not cached, at `now_ms`, given when
+/// the set was last loaded and last attempted.
+pub fn keys_action(
+    has_key: bool,
+    loaded_at: Option<f64>,
+    attempted_at: Option<f64>,
+    now_ms: f64,
+    refresh_ms: f64,
+    min_refresh_ms: f64,
+) -> KeysAction {
+    let may_try = attempted_at.is_none_or(|at| now_ms - at >= min_refresh_ms);
+    if !has_key {
+        return if may_try {
+            KeysAction::FetchNow
+        } else {
+            KeysAction::Use
+        };
+    }
+    let stale = loaded_at.is_none_or(|at| now_ms - at >= refresh_ms);
+    if stale && may_try {
+        KeysAction::Refresh
+    } else {
+        KeysAction::Use
     }
 }

@@ -117,6 +117,8 @@ pub enum Found {
     ApiKey(Option<api_key::KeyRecord>),
     /// The outcome of verifying a JWT signature.
     Jwt(jwt::KeyCheck),
+    /// The lookup itself failed (KV unreachable): the request cannot be checked now.
+    Unavailable(String),
 }
 
 /// The edge's side of [`run`]: answers lookups (from a cache, or with I/O).

@@ -186,8 +186,8 @@ impl Check for RateLimit {
             "ratelimit-policy".into(),
             policy_header.clone(),
         ));
+        // `RateLimit-Policy` reaches the answer through the response operations.
         let reject = Answer::problem(GatewayError::RateLimited, &x.request.request_id)
-            .with("ratelimit-policy", policy_header)
             .with("retry-after", self.period_s.to_string());
         x.effects.gates.push(Gate {
             policy: name.to_owned(),
