@@ -261,25 +261,23 @@ impl Cors {
                 };
             }
         }
-        // An echoed origin varies with `Origin`, also for a request without one (a cache
-        // must not hand that response to an allowed origin); `*` answers every origin alike.
-        let any = self.origins.contains(&OriginRule::Any);
-        if !any {
-            x.effects
-                .response_ops
-                .push(HeaderOp::Append("vary".into(), "Origin".into()));
-        }
-        let allowed = if any {
-            Some("*".to_owned())
-        } else {
-            origin.filter(|o| self.allows(o))
-        };
-        if let Some(allowed) = allowed {
-            x.effects
-                .response_ops
-                .extend(self.response_headers(&allowed));
-        }
+        let ops = self.actual_ops(origin.as_deref());
+        x.effects.response_ops.extend(ops);
         Verdict::Continue
+    }
+
+    /// The response operations for an actual (not preflight) request from `origin`. An
+    /// echoed origin varies with `Origin`, also for a request without one (a cache must not
+    /// hand that response to an allowed origin); `*` answers every origin alike.
+    fn actual_ops(&self, origin: Option<&str>) -> Vec<HeaderOp> {
+        if self.origins.contains(&OriginRule::Any) {
+            return self.response_headers("*");
+        }
+        let mut ops = vec![HeaderOp::Append("vary".into(), "Origin".into())];
+        if let Some(origin) = origin.filter(|o| self.allows(o)) {
+            ops.extend(self.response_headers(origin));
+        }
+        ops
     }
 }
 
@@ -316,18 +314,11 @@ pub fn lookup<'t, 'p>(table: &'t RouteTable, request: &'p RequestContext) -> Loo
 /// The CORS response headers of the table's default policies for a request no route serves
 /// (404, 405), so a browser can read the error. Never answers a preflight.
 pub fn unrouted_headers(table: &RouteTable, request: &RequestContext) -> Vec<HeaderOp> {
-    let Some(origin) = request.header("origin") else {
-        return Vec::new();
-    };
+    let origin = request.header("origin");
     let mut ops = Vec::new();
     for &i in table.default_policies() {
         if let Policy::Cors(cors) = &table.policies()[i].policy {
-            if !cors.origins.contains(&OriginRule::Any) {
-                ops.push(HeaderOp::Append("vary".into(), "Origin".into()));
-            }
-            if cors.allows(&origin) {
-                ops.extend(cors.response_headers(&origin));
-            }
+            ops.extend(cors.actual_ops(origin.as_deref()));
         }
     }
     ops

@@ -34,6 +34,18 @@ pub enum KeyKind {
     Route,
 }
 
+impl KeyKind {
+    /// Its name in `routes.toml`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Consumer => "consumer",
+            Self::Ip => "ip",
+            Self::Header => "header",
+            Self::Route => "route",
+        }
+    }
+}
+
 /// Where the counts live.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -157,12 +169,18 @@ impl Spec for RateLimitSpec {
 }
 
 impl RateLimit {
-    /// The value requests are counted by; `-` when the request has none (all such
-    /// requests share one budget).
+    /// The value requests are counted by, as sent (consumers and header values are
+    /// case-sensitive; addresses are in canonical form); `-` when the request has none (all
+    /// such requests share one budget).
     pub fn key_value(&self, x: &Exchange<'_, '_, '_>) -> String {
         let value = match self.key {
             KeyKind::Consumer => x.effects.consumer.clone(),
-            KeyKind::Ip => x.request.client_ip.clone(),
+            // One client, one budget, however its address is written.
+            KeyKind::Ip => x.request.client_ip.as_deref().map(|ip| {
+                ip.trim()
+                    .parse::<std::net::IpAddr>()
+                    .map_or_else(|_| ip.to_owned(), |a| a.to_string())
+            }),
             KeyKind::Header => x.request.header(&self.header),
             KeyKind::Route => Some(x.route_id.to_owned()),
         };
@@ -180,7 +198,7 @@ impl Check for RateLimit {
 
     fn check(&self, x: &mut Exchange<'_, '_, '_>) -> Verdict {
         let name = x.policy;
-        let key = format!("{name}|{:?}|{}", self.key, self.key_value(x)).to_ascii_lowercase();
+        let key = format!("{name}|{}|{}", self.key.as_str(), self.key_value(x));
         let policy_header = self.policy_header(name);
         x.effects.response_ops.push(HeaderOp::Append(
             "ratelimit-policy".into(),

@@ -288,12 +288,15 @@ impl TryFrom<RouteDocument> for RouteTable {
             .map(|(i, u)| (u.name.as_str(), i))
             .collect();
 
+        // Names of every policy written, valid or not (an invalid one is not also unknown).
+        let declared: Vec<String> = doc.policies.keys().cloned().collect();
         let policies = named_policies(doc.policies, &mut report);
         let default_policies = policy_list(
             &Subject::Document,
             &[],
             &doc.default_policies,
             &policies,
+            &declared,
             &[],
             &mut report,
         );
@@ -323,6 +326,7 @@ impl TryFrom<RouteDocument> for RouteTable {
                 &doc.default_policies,
                 &spec.policies,
                 &policies,
+                &declared,
                 &captures,
                 &mut report,
             );
@@ -538,24 +542,37 @@ fn named_policies(
 
 /// Resolves `defaults` then `own` policy names into indices in phase order, checking each
 /// against the route (`captures`: the names its path captures; none for the defaults).
+/// `declared` names every policy the document has, including those validation left out.
 fn policy_list(
     subject: &Subject,
     defaults: &[String],
     own: &[String],
     policies: &[NamedPolicy],
+    declared: &[String],
     captures: &[String],
     report: &mut Report,
 ) -> Vec<usize> {
     let mut list: Vec<usize> = Vec::new();
+    // Problems among the defaults alone are reported once, on the document.
+    let on_route = *subject != Subject::Document;
+    let mut from_defaults: Vec<usize> = Vec::new();
     for (i, name) in defaults.iter().chain(own).enumerate() {
         let is_default = i < defaults.len();
         match policies.iter().position(|p| &p.name == name) {
             Some(p) if list.contains(&p) => {
-                report.add(subject, Problem::RepeatedPolicy(name.clone()));
+                if !(is_default && on_route) {
+                    report.add(subject, Problem::RepeatedPolicy(name.clone()));
+                }
             }
-            Some(p) => list.push(p),
-            // An unknown default is reported once, on the document.
-            None if is_default && *subject != Subject::Document => {}
+            Some(p) => {
+                list.push(p);
+                if is_default {
+                    from_defaults.push(p);
+                }
+            }
+            // A policy with bad settings is reported on the policy.
+            None if declared.contains(name) => {}
+            None if is_default && on_route => {}
             None => report.add(subject, Problem::UnknownPolicy(name.clone())),
         }
     }
@@ -568,9 +585,10 @@ fn policy_list(
         let policy = &policies[p];
         let phase = policy.policy.phase();
         if matches!(phase, Phase::Cors | Phase::Authentication) {
+            let both_defaults = |q: usize| from_defaults.contains(&p) && from_defaults.contains(&q);
             if let Some(&q) = list[..k]
                 .iter()
-                .find(|&&q| policies[q].policy.phase() == phase)
+                .find(|&&q| policies[q].policy.phase() == phase && !both_defaults(q))
             {
                 report.add(
                     subject,

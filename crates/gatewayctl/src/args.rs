@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use crate::apikey;
+use crate::expiry::{self, Expiry};
 use crate::store::Store;
 use crate::wrangler::Wrangler;
 
@@ -24,6 +26,19 @@ pub enum Command {
     History,
     /// Compare the active version in KV and D1.
     Status,
+    /// Create, list or revoke API keys.
+    Keys(KeysVerb),
+}
+
+/// What `keys` does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeysVerb {
+    /// Issue a key.
+    Create,
+    /// List the keys.
+    List,
+    /// Delete a key by id.
+    Revoke,
 }
 
 /// Parsed arguments.
@@ -42,6 +57,12 @@ pub struct Args {
     pub to: Option<String>,
     pub requests: Option<PathBuf>,
     pub limit: i64,
+    /// `keys create --consumer` (a filter for `keys list`).
+    pub consumer: Option<String>,
+    /// `keys create --expires`.
+    pub expires: Option<Expiry>,
+    /// `keys revoke ID`, in lower case.
+    pub key_id: Option<String>,
 }
 
 impl Args {
@@ -56,6 +77,17 @@ impl Args {
             Some("rollback") => Command::Rollback,
             Some("history") => Command::History,
             Some("status") => Command::Status,
+            Some("keys") => Command::Keys(match argv.next().as_deref() {
+                Some("create") => KeysVerb::Create,
+                Some("list") => KeysVerb::List,
+                Some("revoke") => KeysVerb::Revoke,
+                Some(other) => {
+                    return Err(format!(
+                        "unknown keys command `{other}`: use keys create, keys list or keys revoke"
+                    ))
+                }
+                None => return Err("keys needs a command: create, list or revoke".into()),
+            }),
             Some(other) => return Err(format!("unknown command `{other}`")),
         };
         let mut args = Args {
@@ -72,8 +104,11 @@ impl Args {
             to: None,
             requests: None,
             limit: 20,
+            consumer: None,
+            expires: None,
+            key_id: None,
         };
-        let mut file = None;
+        let mut positional = Vec::new();
         while let Some(arg) = argv.next() {
             let mut value = |flag: &str| argv.next().ok_or_else(|| format!("{flag} needs a value"));
             match arg.as_str() {
@@ -82,6 +117,12 @@ impl Args {
                 "--persist-to" => args.persist_to = Some(value("--persist-to")?.into()),
                 "--config" => args.config = Some(value("--config")?.into()),
                 "--note" => args.note = value("--note")?,
+                "--consumer" => {
+                    let name = value("--consumer")?;
+                    apikey::check_consumer(&name)?;
+                    args.consumer = Some(name);
+                }
+                "--expires" => args.expires = Some(expiry::parse_expiry(&value("--expires")?)?),
                 "--author" => args.author = Some(value("--author")?),
                 "--force" => args.force = true,
                 "--against" => args.against = Some(value("--against")?),
@@ -94,12 +135,30 @@ impl Args {
                         .map_err(|_| format!("--limit takes a number, not `{v}`"))?;
                 }
                 flag if flag.starts_with('-') => return Err(format!("unknown option `{flag}`")),
-                path if file.is_none() => file = Some(PathBuf::from(path)),
-                extra => return Err(format!("unexpected argument `{extra}`")),
+                _ => positional.push(arg),
             }
         }
-        if let Some(file) = file {
-            args.file = file;
+        let mut positional = positional.into_iter();
+        match command {
+            Command::Keys(KeysVerb::Revoke) => {
+                let id = positional.next().ok_or(
+                    "keys revoke needs the key's id (k_…, as `gatewayctl keys list` shows it)",
+                )?;
+                args.key_id = Some(apikey::parse_id(&id)?);
+            }
+            Command::Keys(KeysVerb::Create) if args.consumer.is_none() => {
+                return Err("keys create needs --consumer NAME".into())
+            }
+            Command::Keys(KeysVerb::Create) => apikey::check_note(&args.note)?,
+            Command::Keys(_) => {}
+            _ => {
+                if let Some(file) = positional.next() {
+                    args.file = PathBuf::from(file);
+                }
+            }
+        }
+        if let Some(extra) = positional.next() {
+            return Err(format!("unexpected argument `{extra}`"));
         }
         if args.env.is_none() && args.local {
             args.env = Some("local".into());
@@ -116,18 +175,30 @@ impl Args {
         self.env.as_deref().unwrap_or("local")
     }
 
+    /// How this invocation reaches KV and D1.
+    pub fn wrangler(&self) -> Wrangler {
+        let env = self.env();
+        Wrangler {
+            local: self.local,
+            persist_to: self.persist_to.clone(),
+            config: self.config.clone(),
+            env: (env != "local").then(|| env.to_owned()),
+        }
+    }
+
     /// The KV/D1 store this invocation talks to.
     pub fn store(&self) -> Store {
-        let env = self.env().to_owned();
         Store {
-            wrangler: Wrangler {
-                local: self.local,
-                persist_to: self.persist_to.clone(),
-                config: self.config.clone(),
-                env: (env != "local").then(|| env.clone()),
-            },
-            env,
+            wrangler: self.wrangler(),
+            env: self.env().to_owned(),
         }
+    }
+
+    /// The wrangler configuration file: `--config`, else `wrangler.toml`.
+    pub fn wrangler_toml(&self) -> PathBuf {
+        self.config
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("wrangler.toml"))
     }
 
     /// Who is acting: `--author`, `$GATEWAYCTL_AUTHOR`, git's user.name, `$USER`.

@@ -3,14 +3,19 @@
 //! It validates with the gateway crate's own code, so what passes `check` is exactly what the
 //! worker accepts; it reaches KV and D1 through `wrangler`. Run `gatewayctl help` for the verbs.
 
+mod apikey;
 mod args;
+mod bindings;
 mod diff;
+mod expiry;
+mod keys;
 mod locate;
 mod publish;
 mod report;
 mod source;
 mod sql;
 mod store;
+mod utc;
 mod version;
 mod wrangler;
 
@@ -19,11 +24,15 @@ use std::process::ExitCode;
 use args::{Args, Command};
 
 const HELP: &str = "\
-gatewayctl — check, diff, publish and roll back the gateway's route table
+gatewayctl — check, diff, publish and roll back the gateway's route table; issue API keys
 
 USAGE:
   gatewayctl check    [FILE] [--env ENV]     validate FILE (default routes.toml); every problem
-                                             as file:line:column, for ENV or every environment
+                                             as file:line:column, for ENV or every environment;
+                                             also that the rate limit, Durable Object and
+                                             service bindings it names are declared in the
+                                             --config file (`local` = its top level, ENV =
+                                             [env.ENV]), if that file exists
   gatewayctl compile  [FILE] --env ENV       print the JSON document the worker would read
   gatewayctl diff     [FILE] --env ENV [--against active|VERSION|OTHER.toml] [--requests FILE]
                                              route changes, and which requests would be served
@@ -35,6 +44,16 @@ USAGE:
                                              re-activate VERSION (default: the one before)
   gatewayctl history  --env ENV [--limit N]  versions and activations, newest first
   gatewayctl status   --env ENV              active version per KV and per D1
+
+  gatewayctl keys create --env ENV --consumer NAME [--expires WHEN] [--note TEXT]
+                                             issue an API key for `api_key` policies: printed
+                                             once on stdout, never stored (KV keeps its SHA-256)
+                                             NAME: 1-64 of A-Z a-z 0-9 . _ @ -
+                                             WHEN: 30d, 12h, 90m, 2027-01-31 (00:00 UTC) or
+                                             RFC 3339 (2027-01-31T12:00:00Z); default never
+  gatewayctl keys list   --env ENV [--consumer NAME]
+                                             id, consumer, created, expires, newest first
+  gatewayctl keys revoke --env ENV ID        delete the key with id ID (k_…)
 
 TARGET (every verb that reads or writes KV/D1):
   --local               wrangler dev's local state (implies --env local)
@@ -67,6 +86,7 @@ fn main() -> ExitCode {
         Command::Rollback => publish::rollback(&args),
         Command::History => report::history(&args),
         Command::Status => report::status(&args),
+        Command::Keys(verb) => keys::keys(&args, verb),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

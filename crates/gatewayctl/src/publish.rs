@@ -19,7 +19,9 @@ fn step(started: &Instant, message: &str) {
 pub fn publish(args: &Args) -> Result<(), String> {
     let started = Instant::now();
     let env = args.env();
-    let doc = Source::read(&args.file)?.compile(env)?;
+    let doc = Source::read(&args.file)?
+        .with_bindings(args)?
+        .compile(env)?;
     let store = args.store();
     eprintln!(
         "publishing {} to {} KV and D1 ({env})",

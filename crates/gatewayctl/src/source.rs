@@ -1,10 +1,12 @@
-//! Reading `routes.toml`: parse, compile for an environment, validate with the worker's code,
-//! and report every problem as `file:line:column: subject: problem [environments]`.
+//! Reading `routes.toml`: parse, compile for an environment, validate with the worker's code
+//! (and, when given wrangler.toml, check the bindings it names), and report every problem as
+//! `file:line:column: subject: problem [environments]`.
 
 use gateway::table::source::RouteFile;
 use gateway::table::{Problem, RouteDocument, RouteTable};
 
 use crate::args::Args;
+use crate::bindings::WranglerToml;
 use crate::locate::{line_col, Positions};
 use crate::version;
 
@@ -15,6 +17,7 @@ pub struct Source {
     /// The parsed file.
     pub file: RouteFile,
     positions: Positions,
+    wrangler: Option<WranglerToml>,
 }
 
 /// One located problem, with the environments it occurs in.
@@ -42,7 +45,22 @@ impl Source {
             name,
             file,
             positions,
+            wrangler: None,
         })
+    }
+
+    /// Also checks the bindings the table names against the wrangler configuration
+    /// (`--config`, default wrangler.toml); without that file, says so and skips the check.
+    pub fn with_bindings(mut self, args: &Args) -> Result<Self, String> {
+        let path = args.wrangler_toml();
+        self.wrangler = WranglerToml::read(&path)?;
+        if self.wrangler.is_none() {
+            eprintln!(
+                "note: {} not found; bindings were not checked (--config names the wrangler configuration)",
+                path.display()
+            );
+        }
+        Ok(self)
     }
 
     /// Validates for each of `envs`; `Err` lists every problem, located.
@@ -112,11 +130,12 @@ impl Source {
                     .collect()
             }
         };
+        let bindings = self.wrangler.as_ref().map(|w| w.problems(&doc));
         let probe = RouteDocument {
             version: "check".into(),
             ..doc
         };
-        match RouteTable::try_from(probe) {
+        let mut found: Vec<_> = match RouteTable::try_from(probe) {
             Ok(_) => Vec::new(),
             Err(errors) => errors
                 .0
@@ -127,13 +146,18 @@ impl Source {
                     (line, col, e.to_string())
                 })
                 .collect(),
+        };
+        for (subject, problem) in bindings.into_iter().flatten() {
+            let (line, col) = self.positions.of_subject(&subject, false);
+            found.push((line, col, format!("{subject}: {problem}")));
         }
+        found
     }
 }
 
 /// `check`: validates every environment (or the one asked for) and lists every problem.
 pub fn check(args: &Args) -> Result<(), String> {
-    let source = Source::read(&args.file)?;
+    let source = Source::read(&args.file)?.with_bindings(args)?;
     let envs = match &args.env {
         Some(env) => vec![env.clone()],
         None => source.file.environments(),

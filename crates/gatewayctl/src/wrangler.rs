@@ -17,7 +17,17 @@ pub struct Wrangler {
     pub env: Option<String>,
 }
 
-/// KV binding holding route tables.
+/// One key of `wrangler kv key list`.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct KvEntry {
+    /// The key.
+    pub name: String,
+    /// Its metadata, if it has any.
+    #[serde(default)]
+    pub metadata: Option<serde_json::Value>,
+}
+
+/// KV binding holding route tables (and API key records).
 const KV_BINDING: &str = "ROUTES";
 /// D1 binding holding the history.
 const D1_BINDING: &str = "DB";
@@ -60,6 +70,54 @@ impl Wrangler {
             None,
         )
         .map(drop)
+    }
+
+    /// Writes a short KV value with metadata (JSON, at most 1024 bytes).
+    pub fn kv_put_with_metadata(
+        &self,
+        key: &str,
+        value: &str,
+        metadata: &str,
+    ) -> Result<(), String> {
+        self.run(
+            &[
+                "kv",
+                "key",
+                "put",
+                key,
+                value,
+                "--binding",
+                KV_BINDING,
+                "--metadata",
+                metadata,
+            ],
+            None,
+        )
+        .map(drop)
+    }
+
+    /// Every KV key starting with `prefix`, with its metadata.
+    pub fn kv_list(&self, prefix: &str) -> Result<Vec<KvEntry>, String> {
+        let out = self.run(
+            &[
+                "kv",
+                "key",
+                "list",
+                "--binding",
+                KV_BINDING,
+                "--prefix",
+                prefix,
+            ],
+            None,
+        )?;
+        serde_json::from_str(out.trim())
+            .map_err(|e| format!("unexpected output from wrangler kv key list ({e}):\n{out}"))
+    }
+
+    /// Deletes a KV key.
+    pub fn kv_delete(&self, key: &str) -> Result<(), String> {
+        self.run(&["kv", "key", "delete", key, "--binding", KV_BINDING], None)
+            .map(drop)
     }
 
     /// Runs SQL on D1 and returns the rows of the last statement.

@@ -17,12 +17,81 @@ fn gatewayctl(args: &[&str]) -> (i32, String, String) {
 
 #[test]
 fn check_accepts_the_repository_table() {
-    let (code, stdout, _) = gatewayctl(&["check"]);
-    assert_eq!(code, 0);
+    let (code, stdout, stderr) = gatewayctl(&["check"]);
+    assert_eq!(
+        (code, stderr.as_str()),
+        (0, ""),
+        "bindings match wrangler.toml"
+    );
     assert_eq!(
         stdout,
-        "routes.toml: ok — 6 routes, 2 upstreams, environments: local, production\n"
+        "routes.toml: ok — 7 routes, 2 upstreams, environments: local, production\n"
     );
+}
+
+#[test]
+fn check_verifies_bindings_against_wrangler_toml_per_environment() {
+    let file = "crates/gatewayctl/tests/fixtures/bindings.toml";
+    let config = "crates/gatewayctl/tests/fixtures/wrangler-bindings.toml";
+    let prod = format!("{config} [env.production]");
+    let want = [
+        format!("{file}:29:1: policy `burst`: rate limit binding `RL_BURST` is not declared in {prod}: add a [[env.production.ratelimits]] entry with name = \"RL_BURST\" and simple = {{ limit = 5, period = 10 }} [production]"),
+        format!("{file}:13:1: policy `per-ip`: limit = 20 and period_s = 10, but rate limit binding `RL_PER_IP` in {prod} has simple.limit = 50 and simple.period = 60: make them equal (the binding enforces wrangler's numbers) [production]"),
+        format!("{file}:21:1: policy `quota`: Durable Object binding `RATE_LIMITER` in {prod} has class_name = \"Counter\": rate limits need class_name = \"RateLimiter\" [production]"),
+        format!("{file}:8:1: upstream `billing`: service binding `BILLING` is not declared in {prod}: add a [[env.production.services]] entry with binding = \"BILLING\" [production]"),
+        format!("{file}: 4 problems; nothing was changed\n"),
+    ]
+    .join("\n");
+    let (code, stdout, stderr) = gatewayctl(&["check", file, "--config", config]);
+    assert_eq!(
+        (code, stdout.as_str(), stderr.as_str()),
+        (1, "", want.as_str())
+    );
+    let (code, stdout, _) = gatewayctl(&["check", file, "--config", config, "--env", "local"]);
+    assert_eq!(
+        (code, stdout.as_str()),
+        (
+            0,
+            format!("{file}: ok — 2 routes, 2 upstreams, environments: local\n").as_str()
+        )
+    );
+
+    // publish runs the same check before it reaches wrangler (which is not even there).
+    let out = Command::new(env!("CARGO_BIN_EXE_gatewayctl"))
+        .args(["publish", file, "--env", "production", "--config", config])
+        .env("WRANGLER", "/nonexistent/wrangler")
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(String::from_utf8(out.stderr).unwrap(), want);
+}
+
+#[test]
+fn check_skips_the_binding_check_without_wrangler_toml_and_locates_its_errors() {
+    let (code, stdout, stderr) = gatewayctl(&["check", "--config", "nowhere.toml"]);
+    assert_eq!(code, 0);
+    assert!(stdout.starts_with("routes.toml: ok"), "{stdout}");
+    assert_eq!(
+        stderr,
+        "note: nowhere.toml not found; bindings were not checked (--config names the wrangler configuration)\n"
+    );
+    let dir = std::env::temp_dir().join(format!("gatewayctl-cli-w-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("wrangler.toml");
+    std::fs::write(&config, "name = \"x\"\n\n[[ratelimits]]\nname = \"RL\"\nsimple = { limit = \"100\", period = 60 }\n").unwrap();
+    let (code, _, stderr) = gatewayctl(&["check", "--config", config.to_str().unwrap()]);
+    assert_eq!(
+        (code, stderr),
+        (
+            1,
+            format!(
+                "{}:5:20: invalid type: string \"100\", expected u64\nnothing was changed\n",
+                config.display()
+            )
+        )
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
