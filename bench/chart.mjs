@@ -1,6 +1,9 @@
 // An SVG bar chart of a benchmark report: req/s per contender (with p99), and the route
 // table scale. Plain SVG, no dependencies.
-const COLORS = { a_origin: '#8a8a8a', b_js_passthrough: '#e8a33d', c_hono_gateway: '#d9534f', d_this_gateway: '#2f7ed8' };
+const COLORS = {
+  a_origin: '#8a8a8a', b_js_passthrough: '#e8a33d', c_hono_gateway: '#d9534f', d_this_gateway: '#2f7ed8',
+  e_hono_gateway_policies: '#a94442', f_this_gateway_policies: '#1d5aa0',
+};
 
 export function chart(report) {
   const bars = Object.entries(report.throughput).map(([k, v]) => ({ label: k, value: v.rps, note: `p99 ${v.p99.toFixed(2)} ms`, color: COLORS[k] }));

@@ -1,9 +1,11 @@
 // `npm run bench`: this gateway against the origin, a minimal JS pass-through worker and a
-// Hono gateway, each in raw workerd against the same origin; plus route-table scale, cold
-// start, bundle size and streaming memory. Prints a table and writes JSON and an SVG chart
-// to bench/results/. `--smoke` runs every step briefly (used by npm test; no timing checks).
+// Hono gateway, each in raw workerd against the same origin, then both gateways again with the
+// same route policies (CORS, an API key from KV, a rate limit through the Rate Limiting
+// binding); plus route-table scale, cold start, bundle size and streaming memory. Prints a
+// table and writes JSON and an SVG chart to bench/results/. `--smoke` runs every step briefly
+// (used by npm test; no timing checks).
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { readFile, writeFile, mkdir, stat } from 'node:fs/promises';
 import { gzipSync } from 'node:zlib';
 import { promisify } from 'node:util';
@@ -27,12 +29,49 @@ const STREAM_BYTES = SMOKE ? 8 << 20 : 256 << 20;
 const SCALES = [10, 1000, 10000];
 const log = (...a) => console.error('[bench]', ...a);
 
-/** A route table of `n` routes: the measured `/api/users/{id}` among n-1 others. */
-function routesToml(n, originPort) {
+// The policies rows (e, f): `/api/users/{id}` with CORS (routes.toml's `web-cors` settings; the
+// client's origin matches its `https://*.example.com`), an API key sent as `x-api-key`, and a
+// per-consumer rate limit through the Rate Limiting binding, high enough never to refuse.
+const POLICY = {
+  origin: 'https://app.example.com',
+  key: `gw_${randomBytes(32).toString('hex')}`, // as `gatewayctl keys create` makes them
+  consumer: 'bench',
+  binding: 'RL_BENCH',
+  limit: 1_000_000_000,
+  period: 60,
+};
+const POLICY_HEADERS = { 'x-api-key': POLICY.key, origin: POLICY.origin };
+const POLICIES_TOML = `[policies.bench-cors]
+type = "cors"
+allow_origins = ["http://localhost:5173", "https://*.example.com"]
+allow_headers = ["authorization", "content-type", "x-api-key"]
+expose_headers = ["x-request-id", "ratelimit", "ratelimit-policy", "retry-after"]
+max_age_s = 600
+
+[policies.bench-key]
+type = "api_key"
+header = "x-api-key"
+
+[policies.bench-rate]
+type = "rate_limit"
+key = "consumer"
+limit = ${POLICY.limit}
+period_s = ${POLICY.period}
+store = "binding"
+binding = "${POLICY.binding}"
+
+`;
+const ROUTE_POLICIES = 'policies = ["bench-cors", "bench-key", "bench-rate"]\n';
+
+/** A route table of `n` routes: the measured `/api/users/{id}` among n-1 others. With
+ *  `policies`, it and `/echo/{*rest}` (which shows what reached the origin) run POLICIES_TOML. */
+function routesToml(n, originPort, policies = false) {
+  const withPolicies = policies ? ROUTE_POLICIES : '';
   let t = `[upstreams.users]\ntimeout_ms = 5000\n[upstreams.users.env.local]\norigins = ["http://127.0.0.1:${originPort}"]\n\n`;
-  t += '[[routes]]\nid = "users-get"\nmethods = ["GET"]\npath = "/api/users/{id}"\nupstream = "users"\nrewrite = { strip_prefix = "/api" }\n\n';
+  if (policies) t += POLICIES_TOML;
+  t += `[[routes]]\nid = "users-get"\nmethods = ["GET"]\npath = "/api/users/{id}"\nupstream = "users"\nrewrite = { strip_prefix = "/api" }\n${withPolicies}\n`;
   // The streaming routes answer only after the whole body: give them time for 256 MiB.
-  t += '[[routes]]\nid = "echo"\npath = "/echo/{*rest}"\nupstream = "users"\ntimeout_ms = 60000\n\n';
+  t += `[[routes]]\nid = "echo"\npath = "/echo/{*rest}"\nupstream = "users"\ntimeout_ms = 60000\n${withPolicies}\n`;
   t += '[[routes]]\nid = "download"\nmethods = ["GET"]\npath = "/_test/download"\nupstream = "users"\ntimeout_ms = 60000\n\n';
   for (let i = 3; i < n; i++) {
     t += `[[routes]]\nid = "svc${i}"\nmethods = ["GET", "POST"]\npath = "/svc${i}/items/{id}"\nupstream = "users"\nrewrite = { template = "/items/{id}" }\n\n`;
@@ -40,20 +79,35 @@ function routesToml(n, originPort) {
   return t;
 }
 
-async function kvFor(n, originPort) {
-  const file = path.join(OUT, `routes-${n}.toml`);
-  await writeFile(file, routesToml(n, originPort));
-  const { stdout } = await run(path.join(ROOT, 'target/debug/gatewayctl'), ['compile', file, '--env', 'local']);
+/** KV contents for a table of `n` routes. With `policies`, the table is first checked against
+ *  a wrangler configuration declaring the rate limit binding as the contenders get it, and the
+ *  bench key's record is added (`apikeys/<hex SHA-256>`, as `gatewayctl keys create` writes). */
+async function kvFor(n, originPort, { policies = false } = {}) {
+  const gatewayctl = path.join(ROOT, 'target/debug/gatewayctl');
+  const file = path.join(OUT, `routes-${n}${policies ? '-policies' : ''}.toml`);
+  await writeFile(file, routesToml(n, originPort, policies));
+  if (policies) {
+    const wranglerToml = path.join(OUT, 'wrangler.policies.toml');
+    await writeFile(wranglerToml, `name = "edge-gateway-bench"\n\n[[ratelimits]]\nname = "${POLICY.binding}"\nnamespace_id = "9001"\nsimple = { limit = ${POLICY.limit}, period = ${POLICY.period} }\n`);
+    await run(gatewayctl, ['check', file, '--env', 'local', '--config', wranglerToml]);
+  }
+  const { stdout } = await run(gatewayctl, ['compile', file, '--env', 'local']);
   const doc = JSON.parse(stdout);
-  return { 'routes/active': doc.version, [`routes/versions/${doc.version}`]: stdout.trim() };
+  const kv = { 'routes/active': doc.version, [`routes/versions/${doc.version}`]: stdout.trim() };
+  if (policies) {
+    const hash = createHash('sha256').update(POLICY.key).digest('hex');
+    kv[`apikeys/${hash}`] = JSON.stringify({ id: `k_${hash.slice(0, 10)}`, consumer: POLICY.consumer, created_at: Math.floor(Date.now() / 1000) });
+  }
+  return kv;
 }
 
 const unit = { us: 1e-3, ms: 1, s: 1000, m: 60000 };
 const ms = (v) => { const m = /^([\d.]+)(us|ms|s|m)$/.exec(v ?? ''); return m ? Number(m[1]) * unit[m[2]] : null; };
 
-/** One wrk run: req/s, p50, p99 (ms), non-2xx, socket errors. */
-async function wrk(url, duration = DURATION) {
-  const { stdout } = await exec('wrk', ['-t1', `-c${CONNECTIONS}`, `-d${duration}`, '--latency', url], { maxBuffer: 1 << 20 });
+/** One wrk run (sending `headers`): req/s, p50, p99 (ms), non-2xx, socket errors. */
+async function wrk(url, duration = DURATION, headers = {}) {
+  const h = Object.entries(headers).flatMap(([name, value]) => ['-H', `${name}: ${value}`]);
+  const { stdout } = await exec('wrk', ['-t1', `-c${CONNECTIONS}`, `-d${duration}`, '--latency', ...h, url], { maxBuffer: 1 << 20 });
   const grab = (re) => (re.exec(stdout) || [])[1];
   const errors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(stdout);
   return {
@@ -86,10 +140,10 @@ function summarize(runs) {
 /** Alternates contenders over rounds (to cancel drift) and reports the median of each. */
 async function measure(contenders) {
   const runs = Object.fromEntries(contenders.map((c) => [c.key, []]));
-  for (const c of contenders) await wrk(c.url, '2s'); // warm up JIT, connections, caches
+  for (const c of contenders) await wrk(c.url, '2s', c.headers); // warm up JIT, connections, caches
   for (let round = 1; round <= ROUNDS; round++) {
     for (const c of round % 2 ? contenders : [...contenders].reverse()) {
-      const r = await wrk(c.url);
+      const r = await wrk(c.url, DURATION, c.headers);
       runs[c.key].push(r);
       log(`round ${round} ${c.key}: ${Math.round(r.rps)} req/s, p99 ${r.p99?.toFixed(2)} ms`);
     }
@@ -146,6 +200,59 @@ async function sizes(honoFile) {
   };
 }
 
+/** Proves a policies contender applies all three policies before it is measured: with key
+ *  and origin 200 with the CORS and RateLimit-Policy headers and the consumer (not the key)
+ *  at the origin; 401 without a key or with an unknown one; a preflight answered 204. */
+async function checkPolicies(gw, gwPath) {
+  const problems = [];
+  const expect = (what, ok) => { if (!ok) problems.push(what); };
+  const get = async (p, headers, method = 'GET') => {
+    const res = await fetch(`${gw.base}${p}`, { method, headers });
+    return { res, body: await res.text() };
+  };
+  const ok = await get(gwPath, POLICY_HEADERS);
+  expect(`with key: status ${ok.res.status}`, ok.res.status === 200);
+  expect('with key: access-control-allow-origin', ok.res.headers.get('access-control-allow-origin') === POLICY.origin);
+  expect('with key: vary Origin', /\borigin\b/i.test(ok.res.headers.get('vary') ?? ''));
+  expect('with key: ratelimit-policy', ok.res.headers.get('ratelimit-policy')?.includes(`q=${POLICY.limit}`));
+  const echo = await get('/echo/policies', POLICY_HEADERS);
+  const seen = echo.res.status === 200 ? JSON.parse(echo.body).headers : {};
+  expect('origin gets x-gateway-consumer', seen['x-gateway-consumer'] === POLICY.consumer);
+  expect('origin gets no x-api-key', !('x-api-key' in seen));
+  const none = await get(gwPath, { origin: POLICY.origin });
+  expect(`no key: status ${none.res.status}`, none.res.status === 401 && none.res.headers.has('www-authenticate'));
+  expect('no key: access-control-allow-origin', none.res.headers.get('access-control-allow-origin') === POLICY.origin);
+  const unknown = await get(gwPath, { ...POLICY_HEADERS, 'x-api-key': `gw_${'0'.repeat(64)}` });
+  expect(`unknown key: status ${unknown.res.status}`, unknown.res.status === 401);
+  const preflight = await get(gwPath, {
+    origin: POLICY.origin, 'access-control-request-method': 'GET', 'access-control-request-headers': 'x-api-key',
+  }, 'OPTIONS');
+  expect(`preflight: status ${preflight.res.status}`, preflight.res.status === 204);
+  expect('preflight: access-control-allow-headers', /x-api-key/i.test(preflight.res.headers.get('access-control-allow-headers') ?? ''));
+  if (problems.length > 0) throw new Error(`${gw.key}: policies not applied: ${problems.join('; ')}`);
+}
+
+/** Proves a contender's rate limit goes through the binding: served again with the binding's
+ *  limit at 3 (the probe counts too), the consumer is refused with 429 and Retry-After within
+ *  6 requests (a window may roll over once in between). */
+async function checkLimit(start, gwPath) {
+  const gw = await start({ [POLICY.binding]: { limit: 3, period: POLICY.period } });
+  try {
+    for (let i = 0; i < 6; i++) {
+      const res = await fetch(`${gw.base}${gwPath}`, { headers: POLICY_HEADERS });
+      await res.arrayBuffer();
+      if (res.status === 429) {
+        if (res.headers.get('retry-after') !== String(POLICY.period)) throw new Error(`${gw.key}: 429 without retry-after ${POLICY.period}`);
+        return i + 2;
+      }
+      if (res.status !== 200) throw new Error(`${gw.key}: status ${res.status} before the limit`);
+    }
+    throw new Error(`${gw.key}: the Rate Limiting binding never refused (limit 3)`);
+  } finally {
+    await gw.proc.stop();
+  }
+}
+
 /** Table build time: criterion natively, and the same work in WASM (V8, as in workerd). */
 async function tableBuild() {
   if (SMOKE) return { skipped: 'smoke run' };
@@ -175,27 +282,44 @@ async function main() {
   await run(path.join(ROOT, 'node_modules/.bin/esbuild'), [path.join(ROOT, 'bench/peers/hono-gateway.mjs'), '--bundle', '--format=esm', '--minify', `--outfile=${honoFile}`]);
   const kv = {};
   for (const n of SCALES) kv[n] = await kvFor(n, originPort);
+  const kvPolicies = await kvFor(10, originPort, { policies: true });
+  const ratelimits = { [POLICY.binding]: { limit: POLICY.limit, period: POLICY.period } };
   const vars = { GATEWAY_ENV: 'local', ROUTES_REFRESH_MS: '5000', HEALTH_REFRESH_MS: '3600000' };
 
   const started = [];
-  async function contender(key, kind, opts, probePath) {
+  async function contender(key, kind, opts, probePath, headers = {}) {
     const port = await freePort();
     const config = await writeConfig(key, { port, modules: MODULES[kind], ...opts });
-    const proc = await serve(config, `http://127.0.0.1:${port}${probePath}`);
+    const proc = await serve(config, `http://127.0.0.1:${port}${probePath}`, { headers });
     started.push(proc);
-    return { key, proc, base: `http://127.0.0.1:${port}`, firstOkMs: proc.firstOkMs };
+    return { key, proc, base: `http://127.0.0.1:${port}`, firstOkMs: proc.firstOkMs, headers };
   }
   const gwPath = '/api/users/1';
   const a = { key: 'a_origin', base: origin.url, url: `${origin.url}/users/1` };
   const b = await contender('b_js_passthrough', 'passthrough', { vars: { ORIGIN: origin.url } }, '/users/1');
   const c = await contender('c_hono_gateway', 'hono', { kvData: kv[10] }, gwPath);
   const d = await contender('d_this_gateway', 'gateway', { kvData: kv[10], vars }, gwPath);
+  const eOpts = { kvData: kvPolicies, ratelimits };
+  const fOpts = { kvData: kvPolicies, vars, ratelimits };
+  const e = await contender('e_hono_gateway_policies', 'hono', eOpts, gwPath, POLICY_HEADERS);
+  const f = await contender('f_this_gateway_policies', 'gateway', fOpts, gwPath, POLICY_HEADERS);
   b.url = `${b.base}/users/1`;
   c.url = `${c.base}${gwPath}`;
   d.url = `${d.base}${gwPath}`;
+  e.url = `${e.base}${gwPath}`;
+  f.url = `${f.base}${gwPath}`;
+
+  log('policies: checking that (e) and (f) apply CORS, the API key and the rate limit binding');
+  await checkPolicies(e, gwPath);
+  await checkPolicies(f, gwPath);
+  const limitChecks = {
+    e_hono_gateway_policies: await checkLimit((rl) => contender('e-limit-check', 'hono', { ...eOpts, ratelimits: rl }, gwPath, POLICY_HEADERS), gwPath),
+    f_this_gateway_policies: await checkLimit((rl) => contender('f-limit-check', 'gateway', { ...fOpts, ratelimits: rl }, gwPath, POLICY_HEADERS), gwPath),
+  };
+  log(`policies ok; with the binding at limit 3, request n answered 429: ${JSON.stringify(limitChecks)}`);
 
   log(`throughput: wrk -t1 -c${CONNECTIONS} -d${DURATION}, ${ROUNDS} rounds`);
-  const throughput = await measure([a, b, c, d]);
+  const throughput = await measure([a, b, c, d, e, f]);
 
   log('route table scale');
   const d1k = await contender('d_1000_routes', 'gateway', { kvData: kv[1000], vars }, gwPath);
@@ -237,6 +361,18 @@ async function main() {
     throughput: Object.fromEntries(Object.entries(throughput).map(([k, v]) => [k, {
       ...v, vs_b: ratio(v.rps, throughput.b_js_passthrough.rps), vs_a: ratio(v.rps, throughput.a_origin.rps),
     }])),
+    policies: {
+      route: `GET ${gwPath}`,
+      policies: ['cors (routes.toml web-cors settings)', 'api_key (x-api-key, KV apikeys/<sha256>, per-isolate cache)',
+        `rate_limit (key consumer, store binding, ${POLICY.limit} per ${POLICY.period} s)`],
+      wrk_headers: Object.keys(POLICY_HEADERS),
+      rate_limit_binding: 'wrapped binding bench/ratelimit-binding.mjs (in-memory fixed window), the same for (e) and (f)',
+      limit_check_429_at_request: limitChecks,
+      f_vs_d: ratio(throughput.f_this_gateway_policies.rps, throughput.d_this_gateway.rps),
+      e_vs_c: ratio(throughput.e_hono_gateway_policies.rps, throughput.c_hono_gateway.rps),
+      f_vs_e: ratio(throughput.f_this_gateway_policies.rps, throughput.e_hono_gateway_policies.rps),
+      d_vs_c: ratio(throughput.d_this_gateway.rps, throughput.c_hono_gateway.rps),
+    },
     scale: Object.fromEntries(Object.entries(scale).map(([k, v]) => [k, { ...v, vs_10: ratio(v.rps, scale['10'].rps) }])),
     cold_start_ms: cold,
     table_build: build,
@@ -270,7 +406,10 @@ function print(r) {
   }
   const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => String(row[i]).length)));
   for (const row of rows) console.log(row.map((cell, i) => String(cell).padStart(widths[i])).join('  '));
-  console.log('\nroute table scale (d):', Object.entries(r.scale).map(([k, v]) => `${k} routes ${Math.round(v.rps)} req/s (${v.vs_10.toFixed(2)}x)`).join(', '));
+  const p = r.policies;
+  console.log(`\npolicies (CORS + API key + rate limit binding) on ${p.route}: this gateway keeps ${p.f_vs_d.toFixed(2)}x of its req/s (f/d),`
+    + ` Hono ${p.e_vs_c.toFixed(2)}x (e/c); this gateway vs Hono, with policies ${p.f_vs_e.toFixed(2)}x (f/e), without ${p.d_vs_c.toFixed(2)}x (d/c)`);
+  console.log('route table scale (d):', Object.entries(r.scale).map(([k, v]) => `${k} routes ${Math.round(v.rps)} req/s (${v.vs_10.toFixed(2)}x)`).join(', '));
   console.log('cold start ms:', JSON.stringify(r.cold_start_ms));
   console.log('table build:', JSON.stringify(r.table_build));
   console.log('sizes:', JSON.stringify(r.sizes));

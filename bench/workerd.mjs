@@ -1,5 +1,6 @@
 // Serving a contender in raw `workerd serve`: a generated config per contender, with KV
-// backed by kv-service.mjs and outbound fetches allowed to loopback.
+// backed by kv-service.mjs, Rate Limiting bindings as wrapped bindings around
+// ratelimit-binding.mjs, and outbound fetches allowed to loopback.
 import { spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { once } from 'node:events';
@@ -9,6 +10,8 @@ import { ROOT } from '../scripts/lib/stack.mjs';
 export const OUT = path.join(ROOT, 'bench/.out');
 export const COMPAT_DATE = '2026-11-01'; // as wrangler.toml
 const WORKERD = path.join(ROOT, 'node_modules/.bin/workerd');
+/** The internal extension module every Rate Limiting binding wraps. */
+const RATELIMIT_MODULE = 'bench-internal:ratelimit';
 
 const text = (s) => JSON.stringify(String(s));
 
@@ -19,10 +22,17 @@ export const MODULES = {
   gateway: [['index.js', 'esModule', '../../build/index.js'], ['index_bg.wasm', 'wasm', '../../build/index_bg.wasm']],
 };
 
-/** Writes a workerd config and returns its path. */
-export async function writeConfig(name, { port, modules, vars = {}, kvData }) {
+/** Writes a workerd config and returns its path. `ratelimits`: binding name → `{limit,
+ *  period}`, as wrangler.toml's `[[ratelimits]]` `name` and `simple`. */
+export async function writeConfig(name, { port, modules, vars = {}, kvData, ratelimits = {} }) {
   await mkdir(OUT, { recursive: true });
   const bindings = Object.entries(vars).map(([k, v]) => `(name = ${text(k)}, text = ${text(v)})`);
+  for (const [binding, { limit, period }] of Object.entries(ratelimits)) {
+    bindings.push(`(name = ${text(binding)}, wrapped = (moduleName = ${text(RATELIMIT_MODULE)}, innerBindings = [`
+      + `(name = "limit", json = ${text(JSON.stringify(limit))}), (name = "period", json = ${text(JSON.stringify(period))})]))`);
+  }
+  const extensions = Object.keys(ratelimits).length === 0 ? '' : `
+  extensions = [(modules = [(name = ${text(RATELIMIT_MODULE)}, internal = true, esModule = embed "../ratelimit-binding.mjs")])],`;
   let kvWorker = '';
   if (kvData) {
     const dataFile = `${name}.kv.json`;
@@ -42,7 +52,7 @@ const config :Workerd.Config = (
     ${kvData ? '(name = "kv", worker = .kv),' : ''}
     (name = "internet", network = (allow = ["public", "private", "local"])),
   ],
-  sockets = [(name = "http", address = "127.0.0.1:${port}", http = (), service = "main")],
+  sockets = [(name = "http", address = "127.0.0.1:${port}", http = (), service = "main")],${extensions}
 );
 const main :Workerd.Worker = (
   modules = [${modules.map(([n, kind, file]) => `(name = ${text(n)}, ${kind} = embed ${text(file)})`).join(', ')}],
@@ -56,8 +66,8 @@ const main :Workerd.Worker = (
   return file;
 }
 
-/** Starts `workerd serve CONFIG`; resolves once `probe` answers 200. */
-export async function serve(configFile, url, { timeoutMs = 30_000 } = {}) {
+/** Starts `workerd serve CONFIG`; resolves once `url` answers 200 (requested with `headers`). */
+export async function serve(configFile, url, { timeoutMs = 30_000, headers = {} } = {}) {
   const started = process.hrtime.bigint();
   const child = spawn(WORKERD, ['serve', configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
@@ -66,7 +76,7 @@ export async function serve(configFile, url, { timeoutMs = 30_000 } = {}) {
   for (;;) {
     if (child.exitCode !== null) throw new Error(`workerd exited ${child.exitCode}: ${stderr}`);
     try {
-      const res = await fetch(url);
+      const res = await fetch(url, { headers });
       await res.arrayBuffer();
       if (res.status === 200) break;
     } catch { /* not listening yet */ }

@@ -9,6 +9,7 @@ import path from 'node:path';
 
 const PORT = Number(process.env.GATEWAY_PORT ?? 8787);
 const ROUTES = process.env.ROUTES_FILE ?? 'routes.toml';
+const IDP_PORT = 9103; // routes.toml's local jwks_url and team_domain point here
 const started = Date.now();
 const step = (msg) => console.log(`[dev] ${msg} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
 
@@ -31,6 +32,8 @@ async function main() {
   const backends = Object.entries(doc.upstreams)
     .filter(([name]) => existsSync(path.join(ROOT, 'target/debug', name)))
     .map(([name, u]) => ({ name, port: Number(new URL(u.origins[0]).port) }));
+  // The sample identity provider that the jwt and access policies trust locally.
+  backends.push({ name: 'idp', port: IDP_PORT });
 
   const busy = [];
   for (const port of [PORT, ...backends.map((b) => b.port)]) if (await portInUse(port)) busy.push(port);
@@ -53,11 +56,42 @@ async function main() {
     const methods = r.methods?.length ? r.methods.join(',') : '*';
     console.log(`  ${methods.padEnd(10)} http://localhost:${PORT}${r.path}  →  ${r.upstream}  (${r.id})`);
   }
-  console.log(`\nTry: curl http://localhost:${PORT}/api/users/1`);
+  console.log(`\nTry: curl http://localhost:${PORT}/api/orders/1          # 401: the route needs an API key`);
+  console.log(tryPolicies(doc, PORT));
   console.log(`Admin API (token from .dev.vars): curl -H 'Authorization: Bearer ${token}' http://localhost:${PORT}/__gateway/health`);
   console.log(`Run the health probes now: curl 'http://localhost:${PORT}/__scheduled?cron=*+*+*+*+*'`);
   console.log('Ctrl-C stops everything.\n');
 }
+
+/** How to try the policies of the table just published, one command per line. */
+function tryPolicies(doc, port) {
+  const gw = `http://localhost:${port}`;
+  const uses = (type) => doc.routes.filter((r) => (r.policies ?? []).some((p) => doc.policies?.[p]?.[type]));
+  const lines = ['Policies (docs/route-table-format.md#policies):'];
+  const keyed = uses('api_key')[0];
+  if (keyed) {
+    lines.push('  API key:   KEY=$(cargo run -q -p gatewayctl -- keys create --local --consumer alice)');
+    lines.push(`             curl -i -H "x-api-key: $KEY" ${gw}${fill(keyed.path)}`);
+  }
+  const jwt = uses('jwt')[0];
+  if (jwt) {
+    lines.push(`  JWT:       TOKEN=$(curl -s -X POST localhost:${IDP_PORT}/token -d '{"sub":"alice"}' | sed 's/.*"access_token":"\\([^"]*\\)".*/\\1/')`);
+    lines.push(`             curl -i -H "authorization: Bearer $TOKEN" ${gw}${fill(jwt.path)}`);
+  }
+  const access = uses('access')[0];
+  if (access) {
+    lines.push(`  Access:    curl -i -H "cf-access-jwt-assertion: $TOKEN" ${gw}${fill(access.path)}   # without it: 401`);
+  }
+  const limited = uses('rate_limit')[0];
+  if (limited) {
+    lines.push(`  429:       for i in $(seq 1 120); do curl -s -o /dev/null -w '%{http_code} ' -H "x-api-key: $KEY" ${gw}${fill(limited.path)}; done`);
+  }
+  lines.push(`  Preflight: curl -i -X OPTIONS -H 'origin: http://localhost:5173' -H 'access-control-request-method: GET' ${gw}/api/users/1`);
+  return lines.join('\n');
+}
+
+/** A concrete path for a pattern: `{x}` → `1`, `{*x}` → `a/b`. */
+const fill = (pattern) => pattern.replace(/\{\*[^}]+\}/g, 'a/b').replace(/\{[^}]+\}/g, '1');
 
 let stopping = false;
 async function shutdown(code) {

@@ -4,6 +4,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export PATH="$HOME/.cargo/bin:$PATH"
-cargo build --quiet -p gatewayctl -p users -p orders
+cargo build --quiet -p gatewayctl -p users -p orders -p idp
 bash scripts/build-worker.sh
 exec node_modules/.bin/node scripts/dev.mjs

@@ -3,12 +3,18 @@
 use worker::durable::State;
 use worker::{durable_object, DurableObject, Env, Request, Response, Result};
 
+use wasm_bindgen::JsValue;
+use wasm_bindgen_futures::JsFuture;
+
 use crate::policy::rate_limit::Window;
+
+/// Storage key of the window.
+const KEY: &str = "window";
 
 /// The exact rate limiter: one Durable Object per key counts a fixed window, in memory and
 /// in its storage (so the count survives the object being evicted). `glue.js` asks it
 /// `POST {policy, limit, period_s}` and gets `{allowed, headers}`.
-#[durable_object]
+#[durable_object(fetch)]
 pub struct RateLimiter {
     state: State,
     window: std::cell::Cell<Option<Window>>,
@@ -37,14 +43,22 @@ impl DurableObject for RateLimiter {
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
         let ask: Ask = req.json().await?;
+        // The window is stored as JSON text (no serde-wasm-bindgen in the worker for this).
         let storage = self.state.storage();
         let mut window = match self.window.get() {
             Some(window) => window,
-            None => storage.get::<Window>("window").await?.unwrap_or_default(),
+            None => {
+                let stored = JsFuture::from(storage.as_raw().get(KEY)?).await?;
+                stored
+                    .as_string()
+                    .and_then(|text| serde_json::from_str(&text).ok())
+                    .unwrap_or_default()
+            }
         };
         let hit = window.hit(js_sys::Date::now() as u64, ask.limit, ask.period_s);
         self.window.set(Some(window));
-        storage.put("window", window).await?;
+        let text = serde_json::to_string(&window)?;
+        JsFuture::from(storage.as_raw().put(KEY, JsValue::from_str(&text))?).await?;
         let mut headers = vec![("ratelimit".to_owned(), hit.header(&ask.policy))];
         if !hit.allowed {
             headers.push(("retry-after".to_owned(), hit.reset_s.to_string()));

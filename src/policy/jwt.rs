@@ -402,7 +402,7 @@ impl<'de> Visitor<'de> for ClaimsSeed<'_> {
                     } else {
                         &mut claims.nbf
                     }) = Some(n);
-                    Some(n.to_string())
+                    Some(whole(n))
                 }
                 "iss" => {
                     let s: String = map.next_value()?;
@@ -425,6 +425,12 @@ impl<'de> Visitor<'de> for ClaimsSeed<'_> {
         }
         Ok(claims)
     }
+}
+
+/// A number as header text: whole numbers as integers; others truncated (a claim with a
+/// fraction is rare, and formatting floats would add kilobytes to the worker).
+fn whole(n: f64) -> String {
+    (n.trunc() as i64).to_string()
 }
 
 /// A string or a list of strings.
@@ -481,7 +487,7 @@ impl<'de> Deserialize<'de> for Scalar {
                 Ok(Scalar(Some(n.to_string())))
             }
             fn visit_f64<E: de::Error>(self, n: f64) -> Result<Scalar, E> {
-                Ok(Scalar(Some(n.to_string())))
+                Ok(Scalar(Some(whole(n))))
             }
             fn visit_unit<E: de::Error>(self) -> Result<Scalar, E> {
                 Ok(Scalar(None))
