@@ -301,7 +301,7 @@ fn jwt_signature_checks_decide() {
     );
     let bearer: &'static str = format!("Bearer {}", rs256(&claims)).leak();
     let challenge = Some("Bearer realm=\"edge-gateway\"");
-    let unknown = "no RS256 key with kid Some(\"k1\") in https://idp.example.com/jwks.json";
+    let unknown = "no RS256 key with kid k1 in https://idp.example.com/jwks.json";
     let cases: Vec<(Edge, End)> = vec![
         (Edge::new(), End::Forward),
         (

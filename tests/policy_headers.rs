@@ -190,3 +190,13 @@ policies = ["tag"]
         [set("x-file", "x/y%2Fz"), set("x-user", "a%20b")]
     );
 }
+
+#[test]
+fn transforms_may_not_speak_for_authentication() {
+    assert_eq!(
+        problems(r#"{"headers": {"request": {"set": {"x-gateway-consumer": "root"}}}}"#),
+        ["request.set: `x-gateway-consumer` is an identity header only authentication sets"]
+    );
+    // On the response side the name is the route's own business.
+    policy(r#"{"headers": {"response": {"set": {"x-gateway-note": "hi"}}}}"#);
+}

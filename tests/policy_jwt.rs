@@ -183,13 +183,13 @@ fn jwt_claims_become_header_operations() {
             ],
         ),
         (
-            "control characters never reach a header",
-            r#","email":"a@x.io\r\nx-admin: 1","org":1.5"#,
+            "control characters, non-ASCII text and fractions never reach a header",
+            r#","email":"a@x.io\r\nx-admin: 1","org":1.5,"roles":"李""#,
             Some("alice"),
             vec![
                 set("x-gateway-consumer", "alice"),
                 remove("x-email"),
-                set("x-org", "1.5"),
+                remove("x-org"),
                 remove("x-roles"),
             ],
         ),

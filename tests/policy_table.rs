@@ -209,6 +209,13 @@ fn needed_format_and_format_1_documents() {
     // A document with policies survives JSON.
     let d = doc(&["cors"], &route("a", "/users/{id}", r#"["tag", "jwt"]"#));
     assert_eq!(RouteDocument::from_json(&d.to_json()).unwrap(), d);
+    // …and may not call itself format 1, which an older worker would read without them.
+    let mut old = d.clone();
+    old.format = 1;
+    assert_eq!(
+        RouteTable::try_from(old).unwrap_err().to_string(),
+        "route table: format 1 cannot carry policies (format 2 can)"
+    );
 }
 
 const SOURCE: &str = r#"

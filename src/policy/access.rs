@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::jose::Alg;
-use super::jwt::{check_claims_map, url_problem, Jwt, TokenSource, CONSUMER_HEADER};
-use super::{check_header_name, Spec};
+use super::jwt::{identity_headers, url_problem, Jwt, TokenSource};
+use super::Spec;
 
 /// The header Cloudflare Access puts the application token in.
 pub const ASSERTION_HEADER: &str = "cf-access-jwt-assertion";
@@ -46,11 +46,8 @@ impl Spec for AccessSpec {
         if self.audiences.is_empty() || self.audiences.iter().any(String::is_empty) {
             problems.push("audiences must list the application's AUD tags".into());
         }
-        let consumer_header = self
-            .consumer_header
-            .unwrap_or_else(|| CONSUMER_HEADER.to_owned());
-        problems.extend(check_header_name("consumer_header", &consumer_header));
-        let claims = check_claims_map(&self.claims, &consumer_header, &mut problems);
+        let (consumer_header, claims) =
+            identity_headers(self.consumer_header, &self.claims, &mut problems);
         if !problems.is_empty() {
             return Err(problems);
         }

@@ -111,6 +111,11 @@ fn ops(side: &str, spec: Option<OpsSpec>, problems: &mut Vec<String>) -> Vec<Op>
         for (name, value) in map {
             let field = format!("{side}.{kind}.{name}");
             problems.extend(check_header_name(&format!("{side}.{kind}"), &name));
+            if side == "request" && name.starts_with("x-gateway-") {
+                problems.push(format!(
+                    "{side}.{kind}: `{name}` is an identity header only authentication sets"
+                ));
+            }
             match template(&field, &value) {
                 Ok(parts) if kind == "set" => out.push(Op::Set(name, parts)),
                 Ok(parts) => out.push(Op::Append(name, parts)),

@@ -13,6 +13,7 @@
 pub mod access;
 pub mod api_key;
 pub mod body_limit;
+pub mod claims;
 pub mod cors;
 pub mod headers;
 pub mod ip_rules;

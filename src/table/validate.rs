@@ -43,6 +43,9 @@ pub enum Subject {
 pub enum Problem {
     /// The document's `format` is not one this build reads.
     UnsupportedFormat(u32),
+    /// The document uses policies but says it is format 1 (which an older worker would
+    /// read without them).
+    FormatTooOld(u32),
     /// A required text field is empty.
     Empty(&'static str),
     /// An upstream has neither origins nor a binding.
@@ -160,6 +163,10 @@ impl fmt::Display for Problem {
                     "format {n} is not supported (this gateway reads formats {MIN_FORMAT} to {FORMAT})"
                 )
             }
+            Self::FormatTooOld(n) => write!(
+                f,
+                "format {n} cannot carry policies (format {FORMAT} can)"
+            ),
             Self::Empty(field) => write!(f, "`{field}` must not be empty"),
             Self::NoTarget => f.write_str("needs `origins` or a `binding`"),
             Self::OriginsAndBinding => f.write_str("has both `origins` and a `binding`; keep one"),
@@ -269,6 +276,8 @@ impl TryFrom<RouteDocument> for RouteTable {
         let subject = Subject::Document;
         if !(MIN_FORMAT..=FORMAT).contains(&doc.format) {
             report.add(&subject, Problem::UnsupportedFormat(doc.format));
+        } else if doc.format < doc.needed_format() {
+            report.add(&subject, Problem::FormatTooOld(doc.format));
         }
         if doc.version.is_empty() {
             report.add(&subject, Problem::Empty("version"));
