@@ -3,6 +3,7 @@
 const COLORS = {
   a_origin: '#8a8a8a', b_js_passthrough: '#e8a33d', c_hono_gateway: '#d9534f', d_this_gateway: '#2f7ed8',
   e_hono_gateway_policies: '#a94442', f_this_gateway_policies: '#1d5aa0',
+  g_this_gateway_jwt: '#17406e', g2_this_gateway_jwt_es256: '#4f9be8',
 };
 
 export function chart(report) {
