@@ -156,6 +156,18 @@ impl RouteFile {
     /// The result still has to pass validation; `version` and `checksum` are left empty for
     /// the publisher to fill in ([`RouteDocument::checksum_input`]).
     pub fn compile(&self, environment: &str) -> Result<RouteDocument, Vec<CompileProblem>> {
+        let (doc, problems) = self.compile_partial(environment);
+        if problems.is_empty() {
+            Ok(doc)
+        } else {
+            Err(problems)
+        }
+    }
+
+    /// Like [`compile`](Self::compile), but always returns a document — without the
+    /// upstreams and policies that did not compile — beside the problems, so a checker can
+    /// also validate everything else and report every problem at once.
+    pub fn compile_partial(&self, environment: &str) -> (RouteDocument, Vec<CompileProblem>) {
         let mut missing = Vec::new();
         let mut upstreams = BTreeMap::new();
         for (name, source) in &self.upstreams {
@@ -192,9 +204,6 @@ impl RouteFile {
                 }),
             }
         }
-        if !missing.is_empty() {
-            return Err(missing);
-        }
         let mut doc = RouteDocument {
             format: FORMAT,
             version: String::new(),
@@ -206,7 +215,7 @@ impl RouteFile {
             default_policies: self.default_policies.clone(),
         };
         doc.format = doc.needed_format();
-        Ok(doc)
+        (doc, missing)
     }
 }
 

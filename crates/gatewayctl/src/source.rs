@@ -3,7 +3,7 @@
 //! `file:line:column: subject: problem [environments]`.
 
 use gateway::table::source::RouteFile;
-use gateway::table::{Problem, RouteDocument, RouteTable};
+use gateway::table::{Problem, RouteDocument, RouteTable, Subject};
 
 use crate::args::Args;
 use crate::bindings::WranglerToml;
@@ -118,40 +118,38 @@ impl Source {
     }
 
     fn problems(&self, env: &str) -> Vec<(usize, usize, String)> {
-        let doc = match self.file.compile(env) {
-            Ok(doc) => doc,
-            Err(problems) => {
-                return problems
-                    .iter()
-                    .map(|p| {
-                        let (line, col) = self.positions.of_subject(&p.subject, false);
-                        (line, col, p.to_string())
-                    })
-                    .collect()
-            }
+        let (doc, compiled) = self.file.compile_partial(env);
+        let located = |subject: &Subject, message: String, duplicate: bool| {
+            let (line, col) = self.positions.of_subject(subject, duplicate);
+            (line, col, message)
+        };
+        let mut out: Vec<_> = compiled
+            .iter()
+            .map(|p| located(&p.subject, p.to_string(), false))
+            .collect();
+        // What did not compile is left out of the document: references to it are not news.
+        let left_out = |problem: &Problem| {
+            compiled.iter().any(|c| match (&c.subject, problem) {
+                (Subject::Upstream(a), Problem::UnknownUpstream(b)) => a == b,
+                (Subject::Policy(a), Problem::UnknownPolicy(b)) => a == b,
+                _ => false,
+            })
         };
         let bindings = self.wrangler.as_ref().map(|w| w.problems(&doc));
         let probe = RouteDocument {
             version: "check".into(),
             ..doc
         };
-        let mut found: Vec<_> = match RouteTable::try_from(probe) {
-            Ok(_) => Vec::new(),
-            Err(errors) => errors
-                .0
-                .iter()
-                .map(|e| {
-                    let duplicate = e.problem == Problem::DuplicateId;
-                    let (line, col) = self.positions.of_subject(&e.subject, duplicate);
-                    (line, col, e.to_string())
-                })
-                .collect(),
-        };
-        for (subject, problem) in bindings.into_iter().flatten() {
-            let (line, col) = self.positions.of_subject(&subject, false);
-            found.push((line, col, format!("{subject}: {problem}")));
+        if let Err(errors) = RouteTable::try_from(probe) {
+            out.extend(errors.0.iter().filter(|e| !left_out(&e.problem)).map(|e| {
+                let duplicate = e.problem == Problem::DuplicateId;
+                located(&e.subject, e.to_string(), duplicate)
+            }));
         }
-        found
+        for (subject, problem) in bindings.into_iter().flatten() {
+            out.push(located(&subject, format!("{subject}: {problem}"), false));
+        }
+        out
     }
 }
 

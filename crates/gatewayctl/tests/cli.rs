@@ -205,3 +205,22 @@ fn usage_errors_exit_2() {
     assert_eq!(code, 1);
     assert!(stderr.starts_with("missing.toml: "), "{stderr}");
 }
+
+#[test]
+fn check_reports_every_policy_problem_at_its_position() {
+    let file = "crates/gatewayctl/tests/fixtures/bad-policies.toml";
+    let (code, stdout, stderr) = gatewayctl(&["check", file, "--config", "no-such-wrangler.toml"]);
+    assert_eq!((code, stdout.as_str()), (1, ""));
+    let want = [
+        "note: no-such-wrangler.toml not found; bindings were not checked (--config names the wrangler configuration)".to_owned(),
+        format!("{file}:22:1: policy `mystery`: unknown variant `firewall`, expected one of `cors`, `ip_rules`, `api_key`, `jwt`, `access`, `body_limit`, `rate_limit`, `headers` [local, production]"),
+        format!("{file}:13:1: policy `tokens`: algorithms: `HS256` is never accepted (no shared secrets, no unsigned tokens); use RS256, RS384, RS512, ES256 or ES384 [local, production]"),
+        format!("{file}:9:1: policy `web`: allow_origins: `https://app.example.com/path` must be `*` or scheme://host[:port] in lower case, without a path (`https://*.example.com` for subdomains) [local, production]"),
+        format!("{file}:1:1: route table: unknown policy `nowhere` [local, production]"),
+        format!("{file}:30:6: route `a`: unknown policy `missing` [local, production]"),
+        format!("{file}:30:6: route `a`: policy `tag` uses `{{param.user}}`, which the route's path does not capture [local, production]"),
+        format!("{file}:13:1: policy `tokens`: jwks_url `http://idp.example.com/jwks.json` must be https:// (http:// only for 127.0.0.1 or localhost) [production]"),
+        format!("{file}: 7 problems; nothing was changed"),
+    ];
+    assert_eq!(stderr.lines().collect::<Vec<_>>(), want);
+}
