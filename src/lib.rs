@@ -8,6 +8,7 @@
 //! - [`table`]: the route table — `routes.toml` source ([`table::source`]), the JSON document
 //!   in KV ([`table::document`]), validation into a [`table::RouteTable`], and lookup
 //!   (host → path → method, 404/405).
+//! - [`config`]: the worker's settings (`[vars]`), their defaults and parse errors.
 //! - [`context`]: the per-request context built once and handed to every phase, and the
 //!   effects policies gather for the origin request and the client's response.
 //! - [`policy`]: per-route policies, one file each (CORS, IP rules, API keys, JWT, Cloudflare
@@ -34,6 +35,7 @@
 
 pub mod access_log;
 pub mod admin;
+pub mod config;
 pub mod context;
 pub mod forward;
 pub mod headers;

@@ -27,6 +27,10 @@ pub enum GatewayError {
     UpstreamUnavailable,
     /// An admin request without a valid bearer token.
     Unauthorized,
+    /// A captured path parameter holds an encoded separator (`%2F`, `%5C`) or dot-segment.
+    EncodedSeparator,
+    /// A `GET` or `HEAD` request with a body, which the runtime cannot forward.
+    BodyNotAllowed,
     /// A route's authentication policy found no valid credentials.
     Unauthenticated,
     /// A route's IP rules refuse the client.
@@ -53,6 +57,7 @@ impl GatewayError {
             Self::OriginTimeout => 504,
             Self::OriginFailure => 502,
             Self::UpstreamUnavailable => 503,
+            Self::EncodedSeparator | Self::BodyNotAllowed => 400,
             Self::Unauthorized | Self::Unauthenticated => 401,
             Self::Forbidden | Self::CorsRejected => 403,
             Self::RateLimited => 429,
@@ -71,6 +76,7 @@ impl GatewayError {
             Self::OriginTimeout => "Gateway Timeout",
             Self::OriginFailure => "Bad Gateway",
             Self::UpstreamUnavailable => "Upstream Unavailable",
+            Self::EncodedSeparator | Self::BodyNotAllowed => "Bad Request",
             Self::Unauthorized | Self::Unauthenticated => "Unauthorized",
             Self::Forbidden | Self::CorsRejected => "Forbidden",
             Self::RateLimited => "Too Many Requests",
@@ -98,6 +104,12 @@ impl GatewayError {
                 "Every origin of this upstream is unhealthy. The request was not sent; retry later."
             }
             Self::Unauthorized => "This endpoint needs a valid bearer token.",
+            Self::EncodedSeparator => {
+                "A path parameter contains an encoded slash, backslash or dot-segment, which this route does not accept."
+            }
+            Self::BodyNotAllowed => {
+                "A GET or HEAD request cannot carry a body through this gateway. Send it without one, or use POST."
+            }
             Self::Unauthenticated => "This route needs valid credentials.",
             Self::Forbidden => "This client may not use this route.",
             Self::CorsRejected => "This origin, method or header is not allowed cross-origin.",

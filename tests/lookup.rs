@@ -117,6 +117,25 @@ fn lookups() {
             "/users/me",
             Got::NotAllowed("GET, HEAD".into()),
         ),
+        // "Every method" is the seven of METHODS: never TRACE, CONNECT or an unknown one.
+        (
+            "gw.dev",
+            "TRACE",
+            "/files/x",
+            Got::NotAllowed("GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS".into()),
+        ),
+        (
+            "gw.dev",
+            "CONNECT",
+            "/files/x",
+            Got::NotAllowed("GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS".into()),
+        ),
+        (
+            "gw.dev",
+            "PROPFIND",
+            "/files/x",
+            Got::NotAllowed("GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS".into()),
+        ),
         ("gw.dev", "GET", "/users", Got::NotFound),
         ("gw.dev", "GET", "/users/42/", Got::NotFound),
         ("gw.dev", "GET", "/files/", Got::NotFound),
@@ -199,4 +218,36 @@ fn ten_thousand_routes_build_and_match() {
         panic!("matches")
     };
     assert_eq!(m.route.id, "r9999");
+}
+
+#[test]
+fn encoded_separators_in_captures() {
+    use gateway::table::has_encoded_separator;
+    for (value, refused) in [
+        ("a/b/c.txt", false),
+        ("x%20y", false),
+        ("%E2%9C%93", false),
+        ("report.v2", false),
+        ("a%2Fb", true),
+        ("a%2fb", true),
+        ("a%5Cb", true),
+        ("%2E%2E", true),
+        ("a/%2e%2e/b", true),
+        ("a/.%2E/b", true),
+        ("%2E", true),
+        ("file%2Ejson", false),
+    ] {
+        assert_eq!(has_encoded_separator(value), refused, "{value}");
+    }
+    let table = table(&format!(
+        "{ROUTES}\n[[routes]]\nid = \"raw\"\npath = \"/raw/{{*rest}}\"\nupstream = \"users\"\nallow_encoded_separators = true\n"
+    ));
+    let param_of = |path: &str| match table.lookup("gw.dev", "GET", path) {
+        Lookup::Found(m) => m.encoded_separator().map(str::to_owned),
+        other => panic!("{path}: {other:?}"),
+    };
+    assert_eq!(param_of("/files/a%2F..%2Fetc"), Some("rest".to_owned()));
+    assert_eq!(param_of("/users/%2E%2E"), Some("id".to_owned()));
+    assert_eq!(param_of("/files/a/b"), None);
+    assert_eq!(param_of("/raw/a%2Fb"), None, "the route allows them");
 }

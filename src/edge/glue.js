@@ -13,13 +13,16 @@
 // this file against the Rust side.
 
 let hopByHop = [];
-let failures = null; // {timedOut, failed, tooLarge} as {status, title, detail}
+let failures = null; // {timedOut, failed, tooLarge, bodyNotAllowed} as {status, title, detail}
 
-/** Sets the hop-by-hop header names and the 504/502/413 problem texts, once per isolate. */
-export function configure(names, timedOut, failed, tooLarge) {
+/** Sets the hop-by-hop header names and the 504/502/413/400 problem texts, once per isolate. */
+export function configure(names, timedOut, failed, tooLarge, bodyNotAllowed) {
   hopByHop = names;
-  failures = { timedOut, failed, tooLarge };
+  failures = { timedOut, failed, tooLarge, bodyNotAllowed };
 }
+
+/** Request headers that grant access or that only the gateway sets: never taken from a client. */
+const OWNED = ['cf-access-client-id', 'cf-access-client-secret'];
 
 /** Applies header operations (`["set"|"append", name, value]`, `["remove", name]`). */
 function apply(headers, ops) {
@@ -65,8 +68,9 @@ function log(head, status, started, error, policy) {
 }
 
 /** Deletes hop-by-hop headers: the fixed set, every `proxy-*`, and what `Connection` names.
- *  For a WebSocket upgrade, `Upgrade` and `Connection` stay. With `owned`, also every
- *  `x-gateway-*` header: a client may not speak for the gateway. */
+ *  For a WebSocket upgrade, `Upgrade` and `Connection` stay. With `owned` (a client's
+ *  request), also every `x-gateway-*` header and the Access service-token headers: a client
+ *  may not speak for the gateway (the plan sets them where the gateway means to). */
 export function stripHopByHop(headers, owned) {
   const connection = headers.get('connection');
   const upgrade = headers.get('upgrade');
@@ -76,7 +80,7 @@ export function stripHopByHop(headers, owned) {
   for (const name of headers.keys()) {
     if (websocket && (name === 'upgrade' || name === 'connection')) continue;
     if (hopByHop.includes(name) || (name.length > 6 && name.startsWith('proxy-')) || named.includes(name)
-      || (owned && name.startsWith('x-gateway-'))) {
+      || (owned && (name.startsWith('x-gateway-') || OWNED.includes(name)))) {
       (doomed ??= []).push(name);
     }
   }
@@ -156,6 +160,12 @@ function counted(body, max, state) {
  *  aborted), or 502 if the fetch failed. Never retries. */
 export async function proxy(request, env, text) {
   const plan = JSON.parse(text);
+  if (request.body !== null && (request.method === 'GET' || request.method === 'HEAD')) {
+    // The runtime refuses to send such a request; say so, rather than blame the origin.
+    const a = failure(failures.bodyNotAllowed, plan);
+    log(plan.log_head, a.status, plan.started, `${request.method} request with a body: not forwarded`);
+    return a;
+  }
   for (const g of plan.gates ?? []) {
     const stop = await gate(g, env, plan);
     if (stop !== null) {

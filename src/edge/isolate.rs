@@ -6,56 +6,13 @@ use std::rc::Rc;
 
 use worker::Env;
 
+use crate::access_log::{event, Field};
+pub use crate::config::Config;
 use crate::health::HealthView;
 use crate::policy::api_key::KeyCache;
 use crate::reload::ReloadState;
 use crate::request_id::RequestIds;
 use crate::table::RouteTable;
-
-/// Default refresh interval when `ROUTES_REFRESH_MS` is unset or unreadable.
-const DEFAULT_REFRESH_MS: f64 = 5_000.0;
-/// Default interval between health view refreshes (`HEALTH_REFRESH_MS`).
-const DEFAULT_HEALTH_REFRESH_MS: f64 = 10_000.0;
-/// Default age after which a snapshot no longer counts (`HEALTH_FRESH_MS`): three probe rounds.
-const DEFAULT_HEALTH_FRESH_MS: f64 = 180_000.0;
-/// Default snapshot retention (`HEALTH_RETENTION_HOURS`): a week.
-const DEFAULT_RETENTION_HOURS: f64 = 168.0;
-/// Default time an API key lookup is cached (`API_KEY_CACHE_MS`).
-const DEFAULT_KEY_CACHE_MS: f64 = 30_000.0;
-/// Default time an unknown API key is cached (`API_KEY_NEGATIVE_CACHE_MS`).
-const DEFAULT_KEY_NEGATIVE_CACHE_MS: f64 = 5_000.0;
-/// Default age at which a JWK set is refreshed in the background (`JWKS_REFRESH_MS`).
-const DEFAULT_JWKS_REFRESH_MS: f64 = 300_000.0;
-/// Default least time between two fetches of one JWK set (`JWKS_MIN_REFRESH_MS`).
-const DEFAULT_JWKS_MIN_REFRESH_MS: f64 = 10_000.0;
-/// Default timeout of a JWK set fetch (`JWKS_TIMEOUT_MS`).
-const DEFAULT_JWKS_TIMEOUT_MS: f64 = 3_000.0;
-
-/// Settings read once per isolate from `wrangler.toml` vars.
-#[derive(Debug, Clone)]
-pub struct Config {
-    /// How often the route table is re-read from KV (`ROUTES_REFRESH_MS`).
-    pub refresh_ms: f64,
-    /// The environment whose route tables this worker accepts (`GATEWAY_ENV`).
-    pub environment: String,
-    /// How often the health view is re-read from D1 (`HEALTH_REFRESH_MS`).
-    pub health_refresh_ms: f64,
-    /// How old a snapshot may be and still count (`HEALTH_FRESH_MS`).
-    pub health_fresh_ms: f64,
-    /// How long snapshots are kept (`HEALTH_RETENTION_HOURS`), in ms.
-    pub health_retention_ms: f64,
-    /// How long an API key lookup is cached (`API_KEY_CACHE_MS`): a revoked key keeps
-    /// working at most this long (plus KV's own propagation).
-    pub api_key_cache_ms: f64,
-    /// How long an unknown API key is cached (`API_KEY_NEGATIVE_CACHE_MS`).
-    pub api_key_negative_cache_ms: f64,
-    /// Age at which a JWK set is refreshed in the background (`JWKS_REFRESH_MS`).
-    pub jwks_refresh_ms: f64,
-    /// Least time between two fetches of one JWK set (`JWKS_MIN_REFRESH_MS`).
-    pub jwks_min_refresh_ms: f64,
-    /// Timeout of a JWK set fetch (`JWKS_TIMEOUT_MS`).
-    pub jwks_timeout_ms: f64,
-}
 
 #[derive(Default)]
 struct Isolate {
@@ -72,34 +29,23 @@ thread_local! {
     static ISOLATE: RefCell<Isolate> = RefCell::new(Isolate::default());
 }
 
-/// The configuration, read from `env` on first use.
+/// The configuration, read from `env` on first use; a value that does not parse is logged
+/// (`config_error`) and its default used.
 pub fn config(env: &Env) -> Rc<Config> {
     ISOLATE.with_borrow_mut(|s| {
         s.config
             .get_or_insert_with(|| {
-                let var = |name: &str| env.var(name).ok().map(|v| v.to_string());
-                let number = |name: &str, default: f64| {
-                    var(name)
-                        .and_then(|v| v.trim().parse::<f64>().ok())
-                        .filter(|n| n.is_finite() && *n >= 0.0)
-                        .unwrap_or(default)
-                };
-                Rc::new(Config {
-                    refresh_ms: number("ROUTES_REFRESH_MS", DEFAULT_REFRESH_MS),
-                    environment: var("GATEWAY_ENV").unwrap_or_else(|| "production".to_owned()),
-                    health_refresh_ms: number("HEALTH_REFRESH_MS", DEFAULT_HEALTH_REFRESH_MS),
-                    health_fresh_ms: number("HEALTH_FRESH_MS", DEFAULT_HEALTH_FRESH_MS),
-                    health_retention_ms: number("HEALTH_RETENTION_HOURS", DEFAULT_RETENTION_HOURS)
-                        * 3_600_000.0,
-                    api_key_cache_ms: number("API_KEY_CACHE_MS", DEFAULT_KEY_CACHE_MS),
-                    api_key_negative_cache_ms: number(
-                        "API_KEY_NEGATIVE_CACHE_MS",
-                        DEFAULT_KEY_NEGATIVE_CACHE_MS,
-                    ),
-                    jwks_refresh_ms: number("JWKS_REFRESH_MS", DEFAULT_JWKS_REFRESH_MS),
-                    jwks_min_refresh_ms: number("JWKS_MIN_REFRESH_MS", DEFAULT_JWKS_MIN_REFRESH_MS),
-                    jwks_timeout_ms: number("JWKS_TIMEOUT_MS", DEFAULT_JWKS_TIMEOUT_MS),
-                })
+                let (config, errors) =
+                    Config::from_vars(|name| env.var(name).ok().map(|v| v.to_string()));
+                for e in errors {
+                    let fields = [
+                        ("var", Field::Str(e.var)),
+                        ("value", Field::Str(&e.value)),
+                        ("error", Field::Str(&e.to_string())),
+                    ];
+                    worker::console_error!("{}", event("config_error", &fields));
+                }
+                Rc::new(config)
             })
             .clone()
     })

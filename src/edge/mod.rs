@@ -122,6 +122,12 @@ async fn serve(ex: &Exchange, table: &RouteTable) -> Result<JsValue, JsValue> {
     let route_id = matched.route.id.as_str();
     log.route_id = Some(route_id);
     log.upstream = Some(&matched.upstream.name);
+    if let Some(param) = matched.encoded_separator() {
+        let mut answer = problem(GatewayError::EncodedSeparator).on(Some(route_id), Some(version));
+        answer.ops = cors::unrouted_headers(table, request);
+        let why = format!("parameter `{param}` holds an encoded separator");
+        return Ok(finish(&answer, &log, request.started_ms, Some(&why), None));
+    }
 
     let mut effects = Effects::default();
     let mut x = policy::Exchange {

@@ -15,7 +15,13 @@ use crate::table::RouteMatch;
 
 #[wasm_bindgen(module = "/src/edge/glue.js")]
 extern "C" {
-    fn configure(names: js_sys::Array, timed_out: JsValue, failed: JsValue, too_large: JsValue);
+    fn configure(
+        names: js_sys::Array,
+        timed_out: JsValue,
+        failed: JsValue,
+        too_large: JsValue,
+        body_not_allowed: JsValue,
+    );
     #[wasm_bindgen(js_name = answer)]
     fn answer_js(answer: &str) -> Response;
     #[wasm_bindgen(js_name = proxy)]
@@ -52,7 +58,7 @@ pub(super) fn failure_kind(error: GatewayError) -> JsValue {
     kind.into()
 }
 
-/// Hands the header policy and the 504/502/413 texts to the JavaScript side; once per
+/// Hands the header policy and the 504/502/413/400 texts to the JavaScript side; once per
 /// isolate. `glue.js` tells a timeout from a failure as the two [`Failure`]s.
 pub fn init() {
     let names = HOP_BY_HOP.iter().map(|h| JsValue::from_str(h)).collect();
@@ -62,6 +68,7 @@ pub fn init() {
         kind(Failure::TimedOut),
         kind(Failure::Failed),
         failure_kind(GatewayError::PayloadTooLarge),
+        failure_kind(GatewayError::BodyNotAllowed),
     );
 }
 

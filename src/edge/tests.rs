@@ -50,8 +50,14 @@ fn hop_by_hop_headers_leave_a_real_headers_object() {
     strip_hop_by_hop(&h, false);
     assert_eq!(names(&h), ["accept", "traceparent"]);
 
-    // A client may not speak for the gateway: its `x-gateway-*` headers go on requests.
-    let spoofed = headers(&[("X-Gateway-Consumer", "admin"), ("Accept", "*/*")]);
+    // A client may not speak for the gateway: its `x-gateway-*` and Access service-token
+    // headers go on requests.
+    let spoofed = headers(&[
+        ("X-Gateway-Consumer", "admin"),
+        ("CF-Access-Client-Id", "stolen.access"),
+        ("CF-Access-Client-Secret", "s3cret"),
+        ("Accept", "*/*"),
+    ]);
     strip_hop_by_hop(&spoofed, true);
     assert_eq!(names(&spoofed), ["accept"]);
 
@@ -160,6 +166,7 @@ fn failure_kinds_come_from_the_rust_mapping() {
         GatewayError::OriginTimeout,
         GatewayError::OriginFailure,
         GatewayError::PayloadTooLarge,
+        GatewayError::BodyNotAllowed,
     ] {
         let kind = proxy::failure_kind(error);
         let get = |k: &str| js_sys::Reflect::get(&kind, &k.into()).unwrap();

@@ -49,7 +49,10 @@ impl RouteDocument {
     pub fn needed_format(&self) -> u32 {
         let policies = !self.policies.is_empty()
             || !self.default_policies.is_empty()
-            || self.routes.iter().any(|r| !r.policies.is_empty());
+            || self
+                .routes
+                .iter()
+                .any(|r| !r.policies.is_empty() || r.allow_encoded_separators);
         if policies {
             FORMAT
         } else {
@@ -227,6 +230,10 @@ pub struct RouteSpec {
     /// in the fixed phase order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub policies: Vec<String>,
+    /// Accept captured parameters holding `%2F`, `%5C` or an encoded dot-segment (refused
+    /// with 400 by default: an origin framework might decode and normalise them) (format 2).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_encoded_separators: bool,
 }
 
 /// A path rewrite: either strip a literal prefix or build the path from a template.

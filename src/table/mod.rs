@@ -88,7 +88,8 @@ pub enum Target {
 pub struct Route {
     /// The route's id.
     pub id: String,
-    /// Methods served; empty means every method.
+    /// Methods served; empty means every method in [`METHODS`] (never `TRACE`, `CONNECT`
+    /// or an unknown method).
     pub methods: Vec<String>,
     /// The matchit path pattern.
     pub path: String,
@@ -103,6 +104,8 @@ pub struct Route {
     /// The policies it runs — the defaults, then its own — as indices into the table's
     /// policies, in phase order.
     pub policies: Vec<usize>,
+    /// Whether captures may hold encoded separators ([`RouteMatch::encoded_separator`]).
+    pub allow_encoded_separators: bool,
 }
 
 /// The result of looking a request up in the table.
@@ -145,6 +148,35 @@ struct PathRouter {
     slots: Vec<Slot>,
 }
 
+impl RouteMatch<'_, '_> {
+    /// The first captured parameter holding an encoded slash or backslash (`%2F`, `%5C`) or
+    /// an encoded dot-segment (`%2E%2E`, `.%2E`, `%2E.`, `%2E`), unless the route allows them.
+    /// The runtime resolves plain dot-segments before the worker sees the URL; these reach an
+    /// origin as data that its framework might decode and normalise into another path.
+    pub fn encoded_separator(&self) -> Option<&str> {
+        if self.route.allow_encoded_separators {
+            return None;
+        }
+        self.params
+            .iter()
+            .find(|(_, value)| has_encoded_separator(value))
+            .map(|(name, _)| name)
+    }
+}
+
+/// Whether a raw (still percent-encoded) value holds `%2F`, `%5C`, or a `/`-separated segment
+/// that is `.` or `..` once `%2E` is decoded.
+pub fn has_encoded_separator(value: &str) -> bool {
+    let lower = value.to_ascii_lowercase();
+    if lower.contains("%2f") || lower.contains("%5c") {
+        return true;
+    }
+    lower.contains("%2e")
+        && lower
+            .split('/')
+            .any(|segment| matches!(segment.replace("%2e", ".").as_str(), "." | ".."))
+}
+
 impl RouteTable {
     /// Finds the route for a request. `host` may carry a port; `path` is the raw URL path.
     pub fn lookup<'t, 'p>(&'t self, host: &str, method: &str, path: &'p str) -> Lookup<'t, 'p> {
@@ -170,7 +202,7 @@ impl RouteTable {
         let route_for = |wanted: &str| {
             slot.methods
                 .iter()
-                .find(|(m, _)| m == wanted || m == "*")
+                .find(|(m, _)| m == wanted || (m == "*" && METHODS.contains(&wanted)))
                 .map(|&(_, i)| i)
         };
         let index = route_for(method).or_else(|| {

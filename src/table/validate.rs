@@ -523,6 +523,7 @@ fn route(
         rewrite,
         timeout_ms: spec.timeout_ms.unwrap_or(default_timeout),
         policies: Vec::new(),
+        allow_encoded_separators: spec.allow_encoded_separators,
     }
 }
 

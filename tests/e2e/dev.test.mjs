@@ -8,7 +8,7 @@ import path from 'node:path';
 import { ROOT, freePort, portInUse } from '../../scripts/lib/stack.mjs';
 import { eventually } from './support.mjs';
 
-const BACKEND_PORTS = [9101, 9102]; // routes.toml's local origins
+const BACKEND_PORTS = [9101, 9102, 9103]; // routes.toml's local origins and the identity provider
 
 test('npm run dev serves routes.toml and Ctrl-C stops everything', { timeout: 180_000 }, async (t) => {
   const busy = [];
@@ -32,7 +32,10 @@ test('npm run dev serves routes.toml and Ctrl-C stops everything', { timeout: 18
     assert.match(output, /Live routes:/);
     assert.match(output, /users-get/);
 
-    const user = await fetch(`http://127.0.0.1:${port}/api/users/1`);
+    const anonymous = await fetch(`http://127.0.0.1:${port}/api/users/1`);
+    assert.equal(anonymous.status, 401, 'routes.toml protects users-get with its jwt policy');
+    const { access_token: token } = await (await fetch('http://127.0.0.1:9103/token', { method: 'POST', body: '{"sub":"dev"}' })).json();
+    const user = await fetch(`http://127.0.0.1:${port}/api/users/1`, { headers: { authorization: `Bearer ${token}` } });
     assert.equal(user.status, 200);
     assert.match(user.headers.get('x-gateway-route-version'), /^\d{8}T\d{9}Z-[0-9a-f]{8}$/);
     assert.equal((await user.json()).name, 'Ada Lovelace');

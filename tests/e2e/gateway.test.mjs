@@ -9,6 +9,8 @@ import {
 import { eventually, hashBody, patternStream, raw, routeFile, stats, tempDir } from './support.mjs';
 
 const REFRESH_MS = 500;
+const ACCESS_ID = 'e2e-client.access';
+const ACCESS_SECRET = 'e2e-secret-value-9f8e7d';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 let dir, users, orders, gw, ports, table, version;
 
@@ -21,7 +23,11 @@ before(async () => {
   table = await routeFile(dir, ports);
   [users, orders] = await Promise.all([startBackend('users', ports.users), startBackend('orders', ports.orders)]);
   await applyMigrations(dir);
-  gw = await startGateway({ port: await freePort(), persistTo: dir, vars: { ROUTES_REFRESH_MS: REFRESH_MS } });
+  gw = await startGateway({
+    port: await freePort(),
+    persistTo: dir,
+    vars: { ROUTES_REFRESH_MS: REFRESH_MS, E2E_ACCESS_ID: ACCESS_ID, E2E_ACCESS_SECRET: ACCESS_SECRET },
+  });
 });
 
 after(async () => {
@@ -135,6 +141,62 @@ test('hop-by-hop headers are dropped in both directions', async () => {
   assert.equal(back.status, 200);
   for (const name of ['keep-alive', 'proxy-authenticate', 'x-hop-secret']) assert.equal(back.headers[name], undefined, name);
   assert.equal(back.headers['x-end-to-end'], 'kept');
+});
+
+test('encoded slashes and dot-segments inside a parameter are refused with 400 unless the route allows them', async () => {
+  await fetch(`${users.url}/_test/stats`, { method: 'DELETE' });
+  // (A whole-segment `%2E%2E` is a dot-segment to the URL parser: the runtime resolves it
+  // before the worker runs, like `..`.)
+  for (const path of ['/legacy/echo/a%2F..%2Fadmin', '/legacy/echo/a%5Cb', '/legacy/echo/..%2F..%2Fetc', '/u/%2E%2E%2Fadmin/profile']) {
+    const res = await raw(url(path));
+    assert.equal(res.status, 400, path);
+    assert.equal(JSON.parse(res.body).title, 'Bad Request', path);
+  }
+  assert.equal((await stats(users)).total, 0, 'no refused request reached the origin');
+  const allowed = JSON.parse((await raw(url('/echo/a%2Fb'))).body);
+  assert.equal(allowed.path, '/echo/a%2Fb', 'a route with allow_encoded_separators passes them on as sent');
+});
+
+test('"every method" never includes TRACE or CONNECT', async () => {
+  // (Node's client cannot send CONNECT as a plain request; the native lookup tests cover it.)
+  for (const method of ['TRACE', 'PROPFIND']) {
+    const res = await raw(url('/echo/x'), { method });
+    assert.equal(res.status, 405, method);
+    assert.equal(res.headers.allow, 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS');
+  }
+});
+
+test('a GET with a body gets 400 from the gateway, never a 502 that blames the origin', async () => {
+  await fetch(`${users.url}/_test/stats`, { method: 'DELETE' });
+  const res = await raw(url('/echo/body'), { method: 'GET', headers: { 'content-type': 'text/plain', 'content-length': '5' }, body: 'hello' });
+  assert.equal(res.status, 400);
+  assert.equal(JSON.parse(res.body).title, 'Bad Request');
+  assert.equal((await stats(users)).total, 0);
+  const empty = await raw(url('/echo/body'), { method: 'GET', headers: { 'content-length': '0' } });
+  assert.equal(empty.status, 200, 'an empty body is no body');
+});
+
+test('a client cannot send headers that grant access or speak for the gateway', async () => {
+  const echo = JSON.parse((await raw(url('/echo/spoof'), {
+    headers: { 'cf-access-client-id': 'stolen', 'cf-access-client-secret': 'secret', 'x-gateway-consumer': 'admin', 'x-gateway-route-version': 'v0' },
+  })).body);
+  for (const name of ['cf-access-client-id', 'cf-access-client-secret', 'x-gateway-consumer', 'x-gateway-route-version']) {
+    assert.equal(echo.headers[name], undefined, name);
+  }
+});
+
+test('an upstream behind Access gets the service token from secrets; clients and logs never see it', async () => {
+  const res = await raw(url('/secured/x'), { headers: { 'cf-access-client-id': 'forged', 'cf-access-client-secret': 'forged' } });
+  assert.equal(res.status, 200);
+  const echo = JSON.parse(res.body);
+  assert.equal(echo.headers['cf-access-client-id'], ACCESS_ID);
+  assert.equal(echo.headers['cf-access-client-secret'], ACCESS_SECRET);
+  assert.ok(!JSON.stringify(res.headers).includes(ACCESS_SECRET), 'not in the response');
+  const missing = await fetch(url('/misconfigured/x'));
+  assert.equal(missing.status, 500);
+  assert.equal((await missing.json()).detail, 'The gateway failed to handle this request.');
+  await eventually(() => gw.output().includes('Access secret E2E_MISSING_ID'), 5000);
+  assert.ok(!gw.output().includes(ACCESS_SECRET), 'the secret never reaches the log');
 });
 
 test('origin errors and redirects pass through untouched, once', async () => {

@@ -4,6 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, createHmac, createPublicKey } from 'node:crypto';
+import { request } from 'node:http';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
@@ -20,6 +21,33 @@ const echo = async (res) => { assert.equal(res.status, 200, await res.clone().te
 /** Whether the gateway logged a line matching `re` (without dumping the log on failure). */
 const logged = (re) => re.test(gw.output());
 const b64url = (v) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url');
+
+/** POSTs `total` bytes in `chunk`-sized pieces, 5 ms apart, without a Content-Length; resolves
+ *  with the response as soon as it arrives (the gateway may answer before the upload ends,
+ *  and the connection may then be reset under the rest of the body: that is expected). */
+function chunkedUpload(target, total, chunk) {
+  const { hostname, port, pathname } = new URL(target);
+  return new Promise((resolve, reject) => {
+    let answered = false;
+    const req = request({ hostname, port, path: pathname, method: 'POST', headers: { 'transfer-encoding': 'chunked' } }, (res) => {
+      answered = true;
+      const parts = [];
+      res.on('data', (d) => parts.push(d));
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(parts).toString() }));
+      res.on('error', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(parts).toString() }));
+    });
+    req.on('error', (e) => { if (!answered) reject(e); });
+    let sent = 0;
+    const pump = () => {
+      if (answered || req.destroyed) return;
+      if (sent >= total) { req.end(); return; }
+      req.write(Buffer.alloc(chunk));
+      sent += chunk;
+      setTimeout(pump, 5);
+    };
+    pump();
+  });
+}
 
 /** A token from the sample identity provider. */
 async function token(body = {}) {
@@ -248,21 +276,12 @@ test('body limit: 413 at once by Content-Length; a streamed body is cut off when
   assert.equal((await stats(users)).total, 0, 'the origin never saw it');
   assert.equal((await fetch(url('/upload'), { method: 'POST', body: 'x'.repeat(1000) })).status, 200);
 
-  let sent = 0;
-  const stream = new ReadableStream({
-    async pull(controller) {
-      if (sent >= 64 * 1024) return controller.close();
-      await new Promise((r) => setTimeout(r, 5));
-      controller.enqueue(new Uint8Array(512));
-      sent += 512;
-    },
-  });
-  const streamed = await fetch(url('/upload'), { method: 'POST', body: stream, duplex: 'half' });
+  const streamed = await chunkedUpload(url('/upload'), 64 * 1024, 512);
   assert.equal(streamed.status, 413);
-  assert.equal((await streamed.json()).title, 'Content Too Large');
+  assert.equal(JSON.parse(streamed.body).title, 'Content Too Large');
   await eventually(async () => logged(/request body over 1024 bytes; origin request aborted","policy":"small"/), 5000);
   // The origin saw the body stop short: its read failed, and it never answered 200.
-  const id = streamed.headers.get('x-request-id');
+  const id = streamed.headers['x-request-id'];
   const [line] = await eventually(async () => users.output().split('\n').find((l) => l.includes(id)), 5000);
   assert.notEqual(JSON.parse(line).status, 200, line);
 });
