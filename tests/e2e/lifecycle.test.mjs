@@ -81,7 +81,7 @@ test('publish records the version; publishing it again is a no-op', async () => 
   assert.equal(again.stdout.trim(), versions.a);
   assert.match(again.stderr, /unchanged: .* nothing was published/);
   const rows = await d1('SELECT version, note, author, route_count FROM route_versions');
-  assert.deepEqual(rows, [{ version: versions.a, note: 'first', author: 'e2e', route_count: 9 }]);
+  assert.deepEqual(rows, [{ version: versions.a, note: 'first', author: 'e2e', route_count: 11 }]);
   const [res] = await eventually(async () => {
     const r = await fetch(`${gw.url}/users/1`);
     return r.headers.get('x-gateway-route-version') === versions.a ? r : null;
@@ -162,8 +162,8 @@ test('history in D1 matches what was done, and KV agrees', async () => {
   const history = await ctl(['history', '--local']);
   assert.equal(history.code, 0, history.stderr);
   const lines = history.stdout.split('\n');
-  assert.match(lines[1], new RegExp(`^  ${b} +10 routes .* e2e  "add /b-only"$`));
-  assert.match(lines[2], new RegExp(`^\\* ${a} +9 routes .* e2e  "first"$`));
+  assert.match(lines[1], new RegExp(`^  ${b} +12 routes .* e2e  "add /b-only"$`));
+  assert.match(lines[2], new RegExp(`^\\* ${a} +11 routes .* e2e  "first"$`));
   assert.match(lines[4], new RegExp(`^  #5 +\\S+  rollback  ${b} → ${a}  by e2e$`));
 });
 
