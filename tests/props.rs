@@ -5,6 +5,7 @@
 //!
 //! `npm test` runs a short pass (`PROPS_CASES`, default 2,000 per target); `npm run fuzz` runs
 //! 1,000,000 per target in release mode and prints how many ran.
+#![cfg(not(target_arch = "wasm32"))]
 
 mod common;
 
