@@ -3,16 +3,14 @@
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::StatusCode;
+use backend_kit::testing::call;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use http_body_util::BodyExt;
 use idp::Config;
 use p256::ecdsa::signature::Verifier;
 use serde_json::{json, Value};
 use sha2::Sha256;
-use tower::ServiceExt;
 
 const ISSUER: &str = "https://idp.test";
 const KEY_SETS: [&str; 2] = ["/.well-known/jwks.json", "/cdn-cgi/access/certs"];
@@ -26,33 +24,6 @@ fn app() -> axum::Router {
     idp::app_with(Config {
         issuer: ISSUER.into(),
     })
-}
-
-async fn call(
-    app: &axum::Router,
-    method: &str,
-    uri: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let mut request = Request::builder().method(method).uri(uri);
-    let body = match body {
-        Some(v) => {
-            request = request.header("content-type", "application/json");
-            Body::from(v.to_string())
-        }
-        None => Body::empty(),
-    };
-    let response = app
-        .clone()
-        .oneshot(request.body(body).unwrap())
-        .await
-        .unwrap();
-    let status = response.status();
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
 }
 
 /// `POST /token` with `body`; the compact JWS.

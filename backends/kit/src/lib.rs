@@ -17,6 +17,8 @@ mod health;
 mod hooks;
 mod stats;
 mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
