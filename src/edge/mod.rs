@@ -193,12 +193,11 @@ async fn serve(ex: &Exchange, table: &RouteTable) -> Result<JsValue, JsValue> {
         proxy::Destination::Origin(url) | proxy::Destination::Binding(url) => url,
     });
     let head = log.head();
-    let ops = effects.response_ops.clone();
-    match proxy::forward(ex, &matched, version, destination, effects, &head) {
+    match proxy::forward(ex, &matched, version, destination, &mut effects, &head) {
         Ok(promise) => Ok(promise.into()),
         Err(cause) => {
             let mut answer = problem(GatewayError::Internal).on(Some(route_id), Some(version));
-            answer.ops = ops;
+            answer.ops = effects.response_ops;
             Ok(finish(
                 &answer,
                 &log,

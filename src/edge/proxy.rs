@@ -94,7 +94,7 @@ pub fn forward(
     matched: &RouteMatch<'_, '_>,
     version: &str,
     destination: Destination<'_>,
-    mut effects: Effects,
+    effects: &mut Effects,
     log_head: &str,
 ) -> Result<js_sys::Promise, String> {
     let request = &ex.request;
