@@ -23,8 +23,12 @@ export const MODULES = {
 };
 
 /** Writes a workerd config and returns its path. `ratelimits`: binding name → `{limit,
- *  period}`, as wrangler.toml's `[[ratelimits]]` `name` and `simple`. */
-export async function writeConfig(name, { port, modules, vars = {}, kvData, ratelimits = {} }) {
+ *  period}`, as wrangler.toml's `[[ratelimits]]` `name` and `simple`. KV comes from `kvData`
+ *  (a read-only object, served by kv-service.mjs) or `kvStore` (the port of a kv-store.mjs
+ *  server, which the caller may change or make fail). `limiter`: the `RATE_LIMITER` Durable
+ *  Object binding — 'gateway' for the gateway's own `RateLimiter` class (in memory), or the
+ *  path (relative to OUT) of a module whose `RateLimiter` class stands in for it. */
+export async function writeConfig(name, { port, modules, vars = {}, kvData, kvStore, ratelimits = {}, limiter }) {
   await mkdir(OUT, { recursive: true });
   const bindings = Object.entries(vars).map(([k, v]) => `(name = ${text(k)}, text = ${text(v)})`);
   for (const [binding, { limit, period }] of Object.entries(ratelimits)) {
@@ -34,7 +38,12 @@ export async function writeConfig(name, { port, modules, vars = {}, kvData, rate
   const extensions = Object.keys(ratelimits).length === 0 ? '' : `
   extensions = [(modules = [(name = ${text(RATELIMIT_MODULE)}, internal = true, esModule = embed "../ratelimit-binding.mjs")])],`;
   let kvWorker = '';
-  if (kvData) {
+  let services = '';
+  if (kvStore) {
+    bindings.push('(name = "ROUTES", kvNamespace = "kv")');
+    services += `(name = "kv", external = (address = "127.0.0.1:${kvStore}", http = ())),`;
+  } else if (kvData) {
+    services += '(name = "kv", worker = .kv),';
     const dataFile = `${name}.kv.json`;
     await writeFile(path.join(OUT, dataFile), JSON.stringify(kvData));
     bindings.push('(name = "ROUTES", kvNamespace = "kv")');
@@ -45,11 +54,30 @@ const kv :Workerd.Worker = (
   bindings = [(name = "DATA", json = embed ${text(dataFile)})],
 );`;
   }
+  let objects = '';
+  let limiterWorker = '';
+  if (limiter === 'gateway') {
+    bindings.push('(name = "RATE_LIMITER", durableObjectNamespace = "RateLimiter")');
+    objects = `
+  durableObjectNamespaces = [(className = "RateLimiter", uniqueKey = "rate-limiter")],
+  durableObjectStorage = (inMemory = void),`;
+  } else if (limiter) {
+    bindings.push('(name = "RATE_LIMITER", durableObjectNamespace = (className = "RateLimiter", serviceName = "limiter"))');
+    services += '(name = "limiter", worker = .limiter),';
+    limiterWorker = `
+const limiter :Workerd.Worker = (
+  modules = [(name = "limiter.mjs", esModule = embed ${text(limiter)})],
+  compatibilityDate = "${COMPAT_DATE}",
+  durableObjectNamespaces = [(className = "RateLimiter", uniqueKey = "faulty-limiter")],
+  durableObjectStorage = (inMemory = void),
+  globalOutbound = "internet",
+);`;
+  }
   const config = `using Workerd = import "/workerd/workerd.capnp";
 const config :Workerd.Config = (
   services = [
     (name = "main", worker = .main),
-    ${kvData ? '(name = "kv", worker = .kv),' : ''}
+    ${services}
     (name = "internet", network = (allow = ["public", "private", "local"])),
   ],
   sockets = [(name = "http", address = "127.0.0.1:${port}", http = (), service = "main")],${extensions}
@@ -58,31 +86,34 @@ const main :Workerd.Worker = (
   modules = [${modules.map(([n, kind, file]) => `(name = ${text(n)}, ${kind} = embed ${text(file)})`).join(', ')}],
   compatibilityDate = "${COMPAT_DATE}",
   bindings = [${bindings.join(', ')}],
-  globalOutbound = "internet",
-);${kvWorker}
+  globalOutbound = "internet",${objects}
+);${kvWorker}${limiterWorker}
 `;
   const file = path.join(OUT, `${name}.capnp`);
   await writeFile(file, config);
   return file;
 }
 
-/** Starts `workerd serve CONFIG`; resolves once `url` answers 200 (requested with `headers`). */
-export async function serve(configFile, url, { timeoutMs = 30_000, headers = {} } = {}) {
+/** Starts `workerd serve CONFIG`; resolves once `url` answers `status` (requested with
+ *  `headers`). With `logs`, the worker's console output (stdout too) is kept for `logs()`. */
+export async function serve(configFile, url, { timeoutMs = 30_000, headers = {}, status = 200, logs = false } = {}) {
   const started = process.hrtime.bigint();
-  const child = spawn(WORKERD, ['serve', configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(WORKERD, ['serve', configFile], { stdio: ['ignore', logs ? 'pipe' : 'ignore', 'pipe'] });
   let stderr = '';
+  let stdout = '';
   child.stderr.on('data', (d) => { stderr += d; });
+  child.stdout?.on('data', (d) => { stdout += d; });
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`workerd exited ${child.exitCode}: ${stderr}`);
     try {
       const res = await fetch(url, { headers });
       await res.arrayBuffer();
-      if (res.status === 200) break;
+      if (res.status === status) break;
     } catch { /* not listening yet */ }
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`${url} not 200 within ${timeoutMs} ms: ${stderr}`);
+      throw new Error(`${url} not ${status} within ${timeoutMs} ms: ${stderr}`);
     }
     await new Promise((r) => setTimeout(r, 2));
   }
@@ -91,6 +122,7 @@ export async function serve(configFile, url, { timeoutMs = 30_000, headers = {} 
     child,
     firstOkMs,
     stderr: () => stderr,
+    logs: () => stdout + stderr,
     async stop() {
       if (child.exitCode !== null) return;
       child.kill('SIGTERM');

@@ -8,6 +8,10 @@ use std::fmt;
 pub const DEFAULT_ENVIRONMENT: &str = "production";
 /// Default interval between route table refreshes (`ROUTES_REFRESH_MS`).
 pub const DEFAULT_REFRESH_MS: f64 = 5_000.0;
+/// Default time limit for reading the route table from KV (`ROUTES_LOAD_TIMEOUT_MS`).
+pub const DEFAULT_LOAD_TIMEOUT_MS: f64 = 2_000.0;
+/// Default time limit for a rate-limit check (`RATE_LIMIT_TIMEOUT_MS`).
+pub const DEFAULT_RATE_LIMIT_TIMEOUT_MS: f64 = 500.0;
 /// Default interval between health view refreshes (`HEALTH_REFRESH_MS`).
 pub const DEFAULT_HEALTH_REFRESH_MS: f64 = 10_000.0;
 /// Default age after which a snapshot no longer counts (`HEALTH_FRESH_MS`): three probe rounds.
@@ -30,6 +34,11 @@ pub const DEFAULT_JWKS_TIMEOUT_MS: f64 = 3_000.0;
 pub struct Config {
     /// How often the route table is re-read from KV (`ROUTES_REFRESH_MS`).
     pub refresh_ms: f64,
+    /// How long reading the route table from KV may take (`ROUTES_LOAD_TIMEOUT_MS`).
+    pub load_timeout_ms: f64,
+    /// How long a rate-limit check (binding or Durable Object) may take before the request
+    /// goes on unchecked (`RATE_LIMIT_TIMEOUT_MS`).
+    pub rate_limit_timeout_ms: f64,
     /// The environment whose route tables this worker accepts (`GATEWAY_ENV`).
     pub environment: String,
     /// How often the health view is re-read from D1 (`HEALTH_REFRESH_MS`).
@@ -93,6 +102,7 @@ impl Config {
         };
         let config = Config {
             refresh_ms: number("ROUTES_REFRESH_MS", DEFAULT_REFRESH_MS),
+            load_timeout_ms: number("ROUTES_LOAD_TIMEOUT_MS", DEFAULT_LOAD_TIMEOUT_MS),
             health_refresh_ms: number("HEALTH_REFRESH_MS", DEFAULT_HEALTH_REFRESH_MS),
             health_fresh_ms: number("HEALTH_FRESH_MS", DEFAULT_HEALTH_FRESH_MS),
             health_retention_ms: number("HEALTH_RETENTION_HOURS", DEFAULT_RETENTION_HOURS)
@@ -105,6 +115,7 @@ impl Config {
             jwks_refresh_ms: number("JWKS_REFRESH_MS", DEFAULT_JWKS_REFRESH_MS),
             jwks_min_refresh_ms: number("JWKS_MIN_REFRESH_MS", DEFAULT_JWKS_MIN_REFRESH_MS),
             jwks_timeout_ms: number("JWKS_TIMEOUT_MS", DEFAULT_JWKS_TIMEOUT_MS),
+            rate_limit_timeout_ms: number("RATE_LIMIT_TIMEOUT_MS", DEFAULT_RATE_LIMIT_TIMEOUT_MS),
             environment: String::new(),
         };
         let environment = var("GATEWAY_ENV")

@@ -107,6 +107,9 @@ pub struct Plan<'a> {
     /// Rate limits to check at the edge before forwarding.
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     pub gates: &'a [crate::context::Gate],
+    /// How long one gate may take before the request goes on unchecked, in ms.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gate_timeout_ms: Option<u64>,
     /// Largest request body of undeclared length, counted while streaming.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_body: Option<u64>,

@@ -29,6 +29,10 @@ fn unset_variables_take_their_defaults_silently() {
         ),
         (300_000.0, 10_000.0, 3_000.0)
     );
+    assert_eq!(
+        (config.load_timeout_ms, config.rate_limit_timeout_ms),
+        (2_000.0, 500.0)
+    );
 }
 
 #[test]
@@ -41,12 +45,15 @@ fn values_parse_and_bad_ones_are_reported_by_name() {
         ("API_KEY_CACHE_MS", "-1"),
         ("JWKS_TIMEOUT_MS", "NaN"),
         ("JWKS_REFRESH_MS", ""),
+        ("ROUTES_LOAD_TIMEOUT_MS", "250"),
+        ("RATE_LIMIT_TIMEOUT_MS", "soon"),
     ]);
     assert_eq!(
         (config.refresh_ms, config.environment.as_str()),
         (500.0, "local")
     );
     assert_eq!(config.health_retention_ms, 1.5 * 3_600_000.0);
+    assert_eq!(config.load_timeout_ms, 250.0);
     let bad: Vec<String> = errors.iter().map(ToString::to_string).collect();
     assert_eq!(
         bad,
@@ -55,6 +62,7 @@ fn values_parse_and_bad_ones_are_reported_by_name() {
             r#"API_KEY_CACHE_MS = "-1" is not a non-negative number; using the default, 30000"#,
             r#"JWKS_REFRESH_MS = "" is not a non-negative number; using the default, 300000"#,
             r#"JWKS_TIMEOUT_MS = "NaN" is not a non-negative number; using the default, 3000"#,
+            r#"RATE_LIMIT_TIMEOUT_MS = "soon" is not a non-negative number; using the default, 500"#,
         ]
     );
     assert_eq!(

@@ -2,16 +2,14 @@
 //! time, each within its timeout of at most 5 s), classify, store one snapshot per origin in
 //! one D1 batch, and prune old snapshots.
 
-use std::time::Duration;
-
-use futures_util::future::{select, Either};
 use futures_util::StreamExt;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use worker::web_sys::{AbortController, Headers, Request, RequestInit, Response};
-use worker::{event, Delay, Env, ScheduleContext, ScheduledEvent};
+use worker::{event, Env, ScheduleContext, ScheduledEvent};
 
-use super::{health, isolate, js_error, routes};
+use super::deadline::within;
+use super::{health, isolate, js_error, routes, worker_error};
 use crate::access_log::{event, Field};
 use crate::health::{
     body_reports_degraded, classify, plan, Probe, ProbeTarget, Verdict, INSERT_SNAPSHOT,
@@ -78,7 +76,7 @@ async fn run(env: &Env) -> Result<(), String> {
             .bind(&[JsValue::from(cutoff)])
             .map_err(|e| e.to_string())?,
     );
-    db.batch(statements).await.map_err(|e| e.to_string())?;
+    db.batch(statements).await.map_err(worker_error)?;
     let origins: Vec<ProbeLog<'_>> = verdicts
         .iter()
         .map(|(t, v)| ProbeLog {
@@ -160,19 +158,17 @@ async fn probe(env: &Env, target: &ProbeTarget, access: Option<&AccessSecrets>) 
             .map_err(|e| js_error(&e))?;
         Ok::<_, String>((response.status(), body.as_string().unwrap_or_default()))
     };
-    let timer = Delay::from(Duration::from_millis(target.timeout_ms));
-    futures_util::pin_mut!(attempt, timer);
-    let probe = match select(attempt, timer).await {
-        Either::Left((Ok((http_status, body)), _)) => Probe::Responded {
+    let probe = match within(target.timeout_ms as f64, attempt).await {
+        Some(Ok((http_status, body))) => Probe::Responded {
             http_status,
             latency_ms: elapsed(),
             body_degraded: body_reports_degraded(&body),
         },
-        Either::Left((Err(detail), _)) => Probe::Failed {
+        Some(Err(detail)) => Probe::Failed {
             latency_ms: elapsed(),
             detail,
         },
-        Either::Right(((), _)) => {
+        None => {
             controller.abort();
             Probe::TimedOut {
                 after_ms: target.timeout_ms,

@@ -145,6 +145,8 @@ pub fn forward(
         request_headers: &effects.request_ops,
         response_headers: &effects.response_ops,
         gates: &effects.gates,
+        gate_timeout_ms: (!effects.gates.is_empty())
+            .then_some(ex.config.rate_limit_timeout_ms as u64),
         max_body,
         body_policy,
         log_head,

@@ -1,11 +1,14 @@
 //! The route table cache: the first request of an isolate loads the table from KV; later
 //! requests are served from memory while a background task (`waitUntil`) follows the active
-//! pointer. A missing, corrupt or invalid document never replaces a good table.
+//! pointer. A missing, corrupt or invalid document never replaces a good table, and a KV
+//! that fails or is slow (`ROUTES_LOAD_TIMEOUT_MS`) leaves the table as it is: a first load
+//! that fails answers 503, a refresh that fails keeps serving the last good table.
 
 use std::rc::Rc;
 
 use worker::{Context, Env};
 
+use super::deadline::within;
 use super::isolate::{self, Config};
 use crate::access_log::{event, Field};
 use crate::reload::{follow_pointer, PointerDecision, Reload};
@@ -89,8 +92,20 @@ pub async fn active(env: &Env, config: &Config) -> Result<Rc<RouteTable>, String
     Ok(table)
 }
 
-/// `Ok(None)` when the active version is already loaded.
+/// `Ok(None)` when the active version is already loaded. KV gets `ROUTES_LOAD_TIMEOUT_MS`
+/// for both reads together: a slow store fails like an unavailable one.
 async fn load(
+    env: &Env,
+    config: &Config,
+    loaded: Option<&str>,
+) -> Result<Option<RouteTable>, String> {
+    let ms = config.load_timeout_ms;
+    within(ms, read(env, config, loaded))
+        .await
+        .unwrap_or_else(|| Err(format!("no answer from KV within {ms} ms")))
+}
+
+async fn read(
     env: &Env,
     config: &Config,
     loaded: Option<&str>,
