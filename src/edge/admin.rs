@@ -73,7 +73,7 @@ fn json(body: &str, request_id: &str) -> Result<Response> {
 async fn health_report(env: &Env) -> std::result::Result<String, String> {
     let config = isolate::config(env);
     let table = routes::active(env, &config).await?;
-    let rows = health::latest(env).await.map_err(|e| e.to_string())?;
+    let rows = health::latest(env).await.map_err(super::worker_error)?;
     let targets = crate::health::plan(&table);
     let report = crate::admin::health_report(
         &table,
@@ -117,11 +117,11 @@ async fn versions_report(env: &Env) -> std::result::Result<String, String> {
     ];
     let query = |sql: &str| db.prepare(sql).bind(&params);
     let versions: Vec<VersionRecord> = query(SELECT_VERSIONS)
-        .map_err(|e| e.to_string())?
+        .map_err(super::worker_error)?
         .all()
         .await
         .and_then(|r| r.results())
-        .map_err(|e| e.to_string())?;
+        .map_err(super::worker_error)?;
     let activations: Vec<Activation> = query(SELECT_ACTIVATIONS)
         .map_err(|e| e.to_string())?
         .all()

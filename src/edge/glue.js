@@ -89,38 +89,72 @@ export function stripHopByHop(headers, owned) {
 
 /** The origin's response with hop-by-hop headers removed, the gateway's headers added and the
  *  plan's response operations applied; the body stream is handed over untouched. A
- *  WebSocket handshake passes as is. */
-export function relay(response, requestId, version, ops) {
+ *  WebSocket handshake passes as is. With `plan`, a body that breaks off after the headers
+ *  were relayed (the origin reset the connection, or the client went away) is logged. */
+export function relay(response, requestId, version, ops, plan) {
   if (response.status === 101) return response;
   const headers = new Headers(response.headers);
   stripHopByHop(headers, false);
   headers.set('x-request-id', requestId);
   headers.set('x-gateway-route-version', version);
   apply(headers, ops);
-  return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+  let body = response.body;
+  if (body !== null && plan !== undefined) body = watched(response, plan);
+  return new Response(body, { status: response.status, statusText: response.statusText, headers });
 }
 
-/** Runs one rate-limit gate; resolves to an answer when the request must stop there. */
+/** The body, piped natively through an identity stream so that a failure mid-body is seen
+ *  (the pipe's promise rejects) without a JavaScript step per chunk. A declared length is
+ *  kept (a `FixedLengthStream`). An encoded body (`Content-Encoding`) is not watched: piping
+ *  would decode and re-encode it, where the runtime otherwise passes it through. */
+function watched(response, plan) {
+  const { headers } = response;
+  if (headers.has('content-encoding')) return response.body;
+  const length = Number(headers.get('content-length') ?? NaN);
+  const { readable, writable } = Number.isSafeInteger(length) && length >= 0 ? new FixedLengthStream(length) : new IdentityTransformStream();
+  response.body.pipeTo(writable).catch((e) => {
+    console.error(JSON.stringify({
+      event: 'response_body_error', request_id: plan.request_id, route_id: plan.route_id, error: String(e?.message ?? e),
+    }));
+  });
+  return readable;
+}
+
+/** `promise`, or a rejection once `ms` passed without an answer. */
+function within(promise, ms, what) {
+  let timer;
+  const late = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
+/** Asks a gate's store whether the request is within its limit: `{limited, headers}`. */
+async function ask(g, env) {
+  if (g.store === 'binding') return { limited: !(await env[g.binding].limit({ key: g.key })).success, headers: [] };
+  const ns = env[g.binding];
+  const res = await ns.get(ns.idFromName(g.key)).fetch('https://rate-limiter/hit', {
+    method: 'POST', body: JSON.stringify({ policy: g.policy, limit: g.limit, period_s: g.period_s }),
+  });
+  const hit = await res.json();
+  return { limited: !hit.allowed, headers: hit.headers };
+}
+
+/** Runs one rate-limit gate within the plan's `gate_timeout_ms`; resolves to an answer when
+ *  the request must stop there. */
 async function gate(g, env, plan) {
   let limited;
   const extra = [];
   try {
-    if (g.store === 'binding') {
-      limited = !(await env[g.binding].limit({ key: g.key })).success;
-    } else {
-      const ns = env[g.binding];
-      const res = await ns.get(ns.idFromName(g.key)).fetch('https://rate-limiter/hit', {
-        method: 'POST', body: JSON.stringify({ policy: g.policy, limit: g.limit, period_s: g.period_s }),
-      });
-      const hit = await res.json();
-      limited = !hit.allowed;
-      for (const [name, value] of hit.headers) {
-        if (limited) extra.push([name, value]);
-        else plan.response_headers.push(['append', name, value]);
-      }
+    const hit = await within(ask(g, env), plan.gate_timeout_ms, `rate limit store ${g.binding}`);
+    limited = hit.limited;
+    for (const [name, value] of hit.headers) {
+      if (limited) extra.push([name, value]);
+      else plan.response_headers.push(['append', name, value]);
     }
   } catch (e) {
-    // A limiter that cannot answer lets the request through (availability first) and says so.
+    // A limiter that cannot answer (or not in time) lets the request through (availability
+    // first) and says so.
     console.error(JSON.stringify({ event: 'rate_limit_error', policy: g.policy, request_id: plan.request_id, error: String(e?.message ?? e) }));
     return null;
   }
@@ -205,7 +239,7 @@ export async function proxy(request, env, text) {
   } finally {
     clearTimeout(timer);
   }
-  const relayed = relay(response, plan.request_id, plan.version, plan.response_headers);
+  const relayed = relay(response, plan.request_id, plan.version, plan.response_headers, plan);
   log(plan.log_head, relayed.status, plan.started);
   return relayed;
 }

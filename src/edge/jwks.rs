@@ -22,6 +22,9 @@ struct KeySet {
     attempted_at: Option<f64>,
     error: Option<String>,
     imported: Vec<((Option<String>, Alg), JsValue)>,
+    /// The fetch in flight, shared: a token whose key is not cached waits for it rather
+    /// than being refused while the set (say, after a key rotation) is on its way.
+    pending: Option<js_sys::Promise>,
 }
 
 thread_local! {
@@ -46,11 +49,27 @@ fn find(url: &str, kid: Option<&str>, alg: Alg) -> Option<(Jwk, Option<JsValue>)
     })
 }
 
+/// The fetch of `url` in flight, or a new one: resolves once the set is installed or the
+/// fetch failed.
+fn fetching(url: &str, timeout_ms: f64) -> js_sys::Promise {
+    if let Some(pending) = SETS.with_borrow(|s| s.get(url).and_then(|set| set.pending.clone())) {
+        return pending;
+    }
+    let owned = url.to_owned();
+    let promise = wasm_bindgen_futures::future_to_promise(async move {
+        load(owned, timeout_ms).await;
+        Ok(JsValue::UNDEFINED)
+    });
+    SETS.with_borrow_mut(|s| {
+        let set = s.entry(url.to_owned()).or_default();
+        set.attempted_at = Some(js_sys::Date::now());
+        set.pending = Some(promise.clone());
+    });
+    promise
+}
+
 /// Fetches `url` and installs the set; on failure the old keys stay.
 async fn load(url: String, timeout_ms: f64) {
-    SETS.with_borrow_mut(|s| {
-        s.entry(url.clone()).or_default().attempted_at = Some(js_sys::Date::now())
-    });
     let outcome = match JsFuture::from(fetch_text(&url, timeout_ms)).await {
         Ok(text) => parse_jwks(&text.as_string().unwrap_or_default()),
         Err(e) => Err(super::js_error(&e)),
@@ -61,6 +80,7 @@ async fn load(url: String, timeout_ms: f64) {
             let count = keys.len() as u64;
             SETS.with_borrow_mut(|s| {
                 let set = s.entry(url.clone()).or_default();
+                set.pending = None;
                 set.keys = keys;
                 set.imported.clear();
                 set.error = None;
@@ -73,6 +93,7 @@ async fn load(url: String, timeout_ms: f64) {
             fields_error = error;
             let kept = SETS.with_borrow_mut(|s| {
                 let set = s.entry(url.clone()).or_default();
+                set.pending = None;
                 set.error = Some(fields_error.clone());
                 set.keys.len() as u64
             });
@@ -91,10 +112,16 @@ pub async fn verify(ex: &Exchange, lookup: &JwtLookup) -> KeyCheck {
     let (url, kid, alg) = (&lookup.jwks_url, lookup.kid.as_deref(), lookup.alg);
     let now = js_sys::Date::now();
     let mut found = find(url, kid, alg);
-    let (loaded_at, attempted_at) = SETS.with_borrow(|s| {
-        s.get(url.as_str())
-            .map_or((None, None), |set| (set.loaded_at, set.attempted_at))
+    let (loaded_at, attempted_at, pending) = SETS.with_borrow(|s| {
+        s.get(url.as_str()).map_or((None, None, None), |set| {
+            (set.loaded_at, set.attempted_at, set.pending.clone())
+        })
     });
+    if let (None, Some(pending)) = (&found, pending) {
+        // A fetch is on its way (a rotation, a first use): wait for it, not refuse.
+        let _ = JsFuture::from(pending).await;
+        found = find(url, kid, alg);
+    }
     let config = &ex.config;
     match keys_action(
         found.is_some(),
@@ -106,11 +133,13 @@ pub async fn verify(ex: &Exchange, lookup: &JwtLookup) -> KeyCheck {
     ) {
         KeysAction::Use => {}
         KeysAction::Refresh => {
-            SETS.with_borrow_mut(|s| s.entry(url.clone()).or_default().attempted_at = Some(now));
-            ex.ctx.wait_until(load(url.clone(), config.jwks_timeout_ms));
+            let promise = fetching(url, config.jwks_timeout_ms);
+            ex.ctx.wait_until(async move {
+                let _ = JsFuture::from(promise).await;
+            });
         }
         KeysAction::FetchNow => {
-            load(url.clone(), config.jwks_timeout_ms).await;
+            let _ = JsFuture::from(fetching(url, config.jwks_timeout_ms)).await;
             found = find(url, kid, alg);
         }
     }

@@ -9,6 +9,7 @@
 //! JWT signature, the admin API) hands the rest to the JavaScript event loop.
 
 mod admin;
+mod deadline;
 mod exchange;
 mod health;
 mod isolate;
@@ -244,6 +245,24 @@ fn js_error(error: &JsValue) -> String {
         .map(|e| String::from(e.message()))
         .or_else(|| error.as_string())
         .unwrap_or_else(|| format!("{error:?}"))
+}
+
+/// The message of a runtime error, on one line: D1's errors display as a multi-line debug
+/// dump with a stack, which an event should not carry (and their `Display` assumes a cause).
+fn worker_error(error: worker::Error) -> String {
+    match error {
+        worker::Error::D1(e) => {
+            let inner: &js_sys::Error = e.as_ref();
+            let cause = inner.cause();
+            let message = if cause.is_undefined() || cause.is_null() {
+                String::from(inner.message())
+            } else {
+                js_error(&cause)
+            };
+            format!("D1: {message}")
+        }
+        other => other.to_string(),
+    }
 }
 
 #[cfg(test)]
