@@ -223,6 +223,31 @@ fn upstream_problems_name_the_upstream() {
 }
 
 #[test]
+fn upstream_names_are_ids() {
+    // A binding's requests go to `https://<upstream name>/…`: the name must be a clean host.
+    for (name, ok) in [
+        ("users", true),
+        ("team.users_v2-a", true),
+        ("team/users", false),
+        ("billing v2", false),
+        ("a?b", false),
+        ("", false),
+    ] {
+        let mut d = doc("");
+        let spec = d.upstreams.remove("orders").unwrap();
+        d.upstreams.insert(name.into(), spec);
+        let want = (!ok).then(|| {
+            format!("upstream `{name}`: id may only contain letters, digits, `.`, `_` and `-`")
+        });
+        assert_eq!(
+            RouteTable::try_from(d).err().map(|e| e.to_string()),
+            want,
+            "{name:?}"
+        );
+    }
+}
+
+#[test]
 fn origin_weights() {
     let with = |origins: &str| {
         let text = format!("[upstreams.w]\n[upstreams.w.env.local]\norigins = {origins}\n[[routes]]\nid = \"r\"\npath = \"/r\"\nupstream = \"w\"\n");

@@ -4,6 +4,7 @@
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { once } from 'node:events';
+import { readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
@@ -80,11 +81,33 @@ export function kvPut(key, value, persistTo) {
   return wrangler(['kv', 'key', 'put', key, value, '--binding', 'ROUTES', '--local', ...persistArgs(persistTo)]);
 }
 
-/** `gatewayctl publish FILE --env local --local`; resolves to the new version id. */
-export async function publishLocal(file, persistTo, opts) {
+/** `gatewayctl publish FILE --env local --local`; resolves to the new version id. `config`:
+ *  the wrangler configuration whose bindings the table is checked against (default
+ *  wrangler.toml). */
+export async function publishLocal(file, persistTo, { config, ...opts } = {}) {
   const gatewayctl = path.join(ROOT, 'target/debug/gatewayctl');
-  const { stdout, stderr } = await run(gatewayctl, ['publish', file, '--env', 'local', '--local', ...persistArgs(persistTo)], opts);
+  const args = ['publish', file, '--env', 'local', '--local', ...persistArgs(persistTo)];
+  if (config) args.push('--config', config);
+  const { stdout, stderr } = await run(gatewayctl, args, opts);
   return { version: stdout.trim(), log: stderr };
+}
+
+/** Writes `dir`/wrangler.toml: the gateway's wrangler.toml with `extra` (TOML) appended and
+ *  its paths (`main`, `watch_dir`, `migrations_dir`: relative to the file) pointing back
+ *  into the repository; the `[build]` command runs where wrangler runs, the repository. For
+ *  tests that need bindings `npm run dev` does not declare. */
+export async function gatewayConfig(dir, extra) {
+  const up = path.relative(dir, ROOT);
+  const rebase = (value) => value.replace(/"([^"]*)"/g, (_, p) => JSON.stringify(path.join(up, p)));
+  let moved = 0;
+  const text = (await readFile(path.join(ROOT, 'wrangler.toml'), 'utf8')).replace(
+    /^((?:main|watch_dir|migrations_dir) = )(.*)$/gm,
+    (_, key, value) => { moved += 1; return key + rebase(value); },
+  );
+  if (moved < 3) throw new Error(`wrangler.toml: expected main, watch_dir and migrations_dir, moved ${moved}`);
+  const file = path.join(dir, 'wrangler.toml');
+  await writeFile(file, `${text}\n${extra}`);
+  return file;
 }
 
 /** Keeps a child's output for later inspection (and optionally echoes it). */
@@ -148,11 +171,13 @@ export async function startBackend(name, port, { echo = false, release = false }
   return { ...proc, port, url: `http://127.0.0.1:${port}` };
 }
 
-/** Starts `wrangler dev` on port; resolves when the worker answers. */
-export async function startGateway({ port, persistTo, vars = {}, echo = false, testScheduled = false }) {
+/** Starts `wrangler dev` on port; resolves when the worker answers. `configs`: wrangler
+ *  configurations to run together (`-c` each; the first is the gateway's, the others are
+ *  workers it binds to), default wrangler.toml alone. */
+export async function startGateway({ port, persistTo, vars = {}, echo = false, testScheduled = false, configs = [] }) {
   const inspector = await freePort();
-  const args = ['dev', '--port', String(port), '--ip', '127.0.0.1', '--inspector-port', String(inspector),
-    '--log-level', 'log', ...persistArgs(persistTo)];
+  const args = ['dev', ...configs.flatMap((c) => ['-c', c]), '--port', String(port), '--ip', '127.0.0.1',
+    '--inspector-port', String(inspector), '--log-level', 'log', ...persistArgs(persistTo)];
   for (const [k, v] of Object.entries(vars)) args.push('--var', `${k}:${v}`);
   if (testScheduled) args.push('--test-scheduled');
   const child = spawn(WRANGLER, args, { cwd: ROOT, env: ENV, stdio: ['ignore', 'pipe', 'pipe'] });

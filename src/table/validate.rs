@@ -383,6 +383,11 @@ fn check_timeout(ms: u64, subject: &Subject, report: &mut Report) {
 
 fn upstream(name: String, spec: UpstreamSpec, report: &mut Report) -> Upstream {
     let subject = Subject::Upstream(name.clone());
+    // The name is a URL host for a service binding (`https://<name>/…`): a `/`, `?` or space
+    // would move the request's path or make the URL invalid.
+    if name.is_empty() || !is_id(&name) {
+        report.add(&subject, Problem::BadId);
+    }
     check_timeout(spec.timeout_ms, &subject, report);
     if !spec.health_path.starts_with('/') {
         report.add(&subject, Problem::BadHealthPath(spec.health_path.clone()));
