@@ -3,22 +3,23 @@
 // src/forward.rs `Plan`). `proxy` runs the plan's rate-limit gates, builds the origin request
 // from the client's, applies the header policy and the plan's operations, counts a body of
 // undeclared length, sends the request once with the route's timeout, relays the response
-// (or answers 413/429/502/504), and finishes the access log line. Rust never awaits the
+// (or answers 400/413/429/502/504), and finishes the access log line. The origin's body is
+// piped natively so that a break after its headers is logged. Rust never awaits the
 // origin, so a request costs no Rust futures, wakers or closures (BENCHMARKS.md).
 //
 // `answer` builds every response the gateway gives itself (src/problem.rs `Answer`): Rust
-// asks it for 404, 405, 401, 403, 503 and preflights, and `proxy` for 413, 429, 502 and 504.
+// asks it for 404, 405, 401, 403, 503 and preflights, and `proxy` for 400, 413, 429, 502 and 504.
 // The policy data — hop-by-hop names (src/headers.rs) and the failure statuses, titles and
 // details (src/problem.rs) — comes from Rust through `configure`; src/edge/tests.rs checks
 // this file against the Rust side.
 
 let hopByHop = [];
-let failures = null; // {timedOut, failed, tooLarge, bodyNotAllowed} as {status, title, detail}
+let failures = null; // {timedOut, failed, tooLarge, bodyNotAllowed}: {status, title, detail}
 
 /** Sets the hop-by-hop header names and the 504/502/413/400 problem texts, once per isolate. */
-export function configure(names, timedOut, failed, tooLarge, bodyNotAllowed) {
+export function configure(names, kinds) {
   hopByHop = names;
-  failures = { timedOut, failed, tooLarge, bodyNotAllowed };
+  failures = kinds;
 }
 
 /** Request headers that grant access or that only the gateway sets: never taken from a client. */
@@ -103,21 +104,26 @@ export function relay(response, requestId, version, ops, plan) {
   return new Response(body, { status: response.status, statusText: response.statusText, headers });
 }
 
-/** The body, piped natively through an identity stream so that a failure mid-body is seen
- *  (the pipe's promise rejects) without a JavaScript step per chunk. A declared length is
- *  kept (a `FixedLengthStream`). An encoded body (`Content-Encoding`) is not watched: piping
- *  would decode and re-encode it, where the runtime otherwise passes it through. */
+/** `stream` piped natively through an identity stream (a `FixedLengthStream` when `length`,
+ *  a header's text, declares one, so that it stays declared), so that a break is seen — the
+ *  pipe's promise rejects — without a JavaScript step per chunk. */
+function piped(stream, length, onError) {
+  const n = length === null ? NaN : Number(length);
+  const { readable, writable } = Number.isSafeInteger(n) && n >= 0 ? new FixedLengthStream(n) : new IdentityTransformStream();
+  stream.pipeTo(writable).catch((e) => onError(String(e?.message ?? e)));
+  return readable;
+}
+
+/** The origin's body, watched: one that breaks off after the headers were relayed (the
+ *  origin reset the connection, or the client went away) is logged. An encoded body
+ *  (`Content-Encoding`) is not watched: piping would decode and re-encode it, where the
+ *  runtime otherwise passes it through. */
 function watched(response, plan) {
   const { headers } = response;
   if (headers.has('content-encoding')) return response.body;
-  const length = Number(headers.get('content-length') ?? NaN);
-  const { readable, writable } = Number.isSafeInteger(length) && length >= 0 ? new FixedLengthStream(length) : new IdentityTransformStream();
-  response.body.pipeTo(writable).catch((e) => {
-    console.error(JSON.stringify({
-      event: 'response_body_error', request_id: plan.request_id, route_id: plan.route_id, error: String(e?.message ?? e),
-    }));
+  return piped(response.body, headers.get('content-length'), (error) => {
+    console.error(JSON.stringify({ event: 'response_body_error', request_id: plan.request_id, route_id: plan.route_id, error }));
   });
-  return readable;
 }
 
 /** `promise`, or a rejection once `ms` passed without an answer. */
@@ -221,6 +227,9 @@ export async function proxy(request, env, text) {
   apply(headers, plan.request_headers);
   const controller = new AbortController();
   const state = { over: false, abort: () => controller.abort() };
+  // The client's body goes to the origin as the runtime gave it: piped through an identity
+  // stream, a body the client broke off reached the origin as if complete (tests/e2e/
+  // hostile.test.mjs), so a broken client body is logged as the fetch's failure (502).
   let body = request.body;
   if (body !== null && plan.max_body !== undefined) body = counted(body, plan.max_body, state);
   const timer = setTimeout(() => controller.abort(), plan.timeout_ms);

@@ -15,13 +15,7 @@ use crate::table::RouteMatch;
 
 #[wasm_bindgen(module = "/src/edge/glue.js")]
 extern "C" {
-    fn configure(
-        names: js_sys::Array,
-        timed_out: JsValue,
-        failed: JsValue,
-        too_large: JsValue,
-        body_not_allowed: JsValue,
-    );
+    fn configure(names: js_sys::Array, failures: JsValue);
     #[wasm_bindgen(js_name = answer)]
     fn answer_js(answer: &str) -> Response;
     #[wasm_bindgen(js_name = proxy)]
@@ -58,18 +52,21 @@ pub(super) fn failure_kind(error: GatewayError) -> JsValue {
     kind.into()
 }
 
-/// Hands the header policy and the 504/502/413/400 texts to the JavaScript side; once per
-/// isolate. `glue.js` tells a timeout from a failure as the two [`Failure`]s.
+/// Hands the header policy and the texts of the failures `proxy` answers itself (504, 502,
+/// 413, 400) to the JavaScript side; once per isolate. `glue.js` tells a timeout from a
+/// failure as the two [`Failure`]s.
 pub fn init() {
     let names = HOP_BY_HOP.iter().map(|h| JsValue::from_str(h)).collect();
-    let kind = |failure: Failure| failure_kind(failure.into());
-    configure(
-        names,
-        kind(Failure::TimedOut),
-        kind(Failure::Failed),
-        failure_kind(GatewayError::PayloadTooLarge),
-        failure_kind(GatewayError::BodyNotAllowed),
-    );
+    let failures = js_sys::Object::new();
+    for (key, error) in [
+        ("timedOut", Failure::TimedOut.into()),
+        ("failed", Failure::Failed.into()),
+        ("tooLarge", GatewayError::PayloadTooLarge),
+        ("bodyNotAllowed", GatewayError::BodyNotAllowed),
+    ] {
+        js_sys::Reflect::set(&failures, &key.into(), &failure_kind(error)).expect("plain object");
+    }
+    configure(names, failures.into());
 }
 
 /// The response for an answer the gateway gives itself.
