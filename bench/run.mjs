@@ -5,24 +5,18 @@
 // cached keys); plus route-table scale, cold start, bundle size and streaming memory. Prints a
 // table and writes JSON and an SVG chart to bench/results/. `--smoke` runs every step briefly
 // (used by npm test; no timing checks).
-import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFile, writeFile, mkdir, stat } from 'node:fs/promises';
 import { gzipSync } from 'node:zlib';
-import { promisify } from 'node:util';
 import os from 'node:os';
 import path from 'node:path';
 import { ROOT, freePort, run, startBackend, stopAll } from '../scripts/lib/stack.mjs';
 import { MODULES, OUT, serve, writeConfig } from './workerd.mjs';
 import { patternStream, hashBody } from '../tests/e2e/support.mjs';
 import { chart } from './chart.mjs';
+import { GATEWAYCTL, arg, compileRoutes, median, routesToml, rssKb, wrk } from './harness.mjs';
 
-const exec = promisify(execFile);
 const SMOKE = process.argv.includes('--smoke');
-const arg = (name, fallback) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : fallback;
-};
 const DURATION = arg('duration', SMOKE ? '1s' : '10s');
 const ROUNDS = Number(arg('rounds', SMOKE ? 1 : 5));
 const CONNECTIONS = Number(arg('connections', 16));
@@ -101,41 +95,22 @@ async function mintToken(idpUrl, alg) {
   return { token, issuer: claims.iss };
 }
 
-/** A route table of `n` routes: the measured `/api/users/{id}` among n-1 others. With a policy
- *  set (POLICIES, jwtPolicies), it and `/echo/{*rest}` (which shows what reached the origin)
- *  run that set. */
-function routesToml(n, originPort, policies = null) {
-  const withPolicies = policies ? policies.route : '';
-  let t = `[upstreams.users]\ntimeout_ms = 5000\n[upstreams.users.env.local]\norigins = ["http://127.0.0.1:${originPort}"]\n\n`;
-  if (policies) t += policies.toml;
-  t += `[[routes]]\nid = "users-get"\nmethods = ["GET"]\npath = "/api/users/{id}"\nupstream = "users"\nrewrite = { strip_prefix = "/api" }\n${withPolicies}\n`;
-  // The streaming routes answer only after the whole body: give them time for 256 MiB.
-  t += `[[routes]]\nid = "echo"\npath = "/echo/{*rest}"\nupstream = "users"\ntimeout_ms = 60000\n${withPolicies}\n`;
-  t += '[[routes]]\nid = "download"\nmethods = ["GET"]\npath = "/_test/download"\nupstream = "users"\ntimeout_ms = 60000\n\n';
-  for (let i = 3; i < n; i++) {
-    t += `[[routes]]\nid = "svc${i}"\nmethods = ["GET", "POST"]\npath = "/svc${i}/items/{id}"\nupstream = "users"\nrewrite = { template = "/items/{id}" }\n\n`;
-  }
-  return t;
-}
-
 /** KV contents for a table of `n` routes. With a policy set, the table is first checked (with
  *  `bindings`, against a wrangler configuration declaring the rate limit binding as the
  *  contenders get it), and with `apiKey` the bench key's record is added (`apikeys/<hex
  *  SHA-256>`, as `gatewayctl keys create` writes). */
 async function kvFor(n, originPort, { policies = null } = {}) {
-  const gatewayctl = path.join(ROOT, 'target/debug/gatewayctl');
   const file = path.join(OUT, `routes-${n}${policies ? `-${policies.tag}` : ''}.toml`);
   await writeFile(file, routesToml(n, originPort, policies));
   if (policies?.bindings) {
     const wranglerToml = path.join(OUT, 'wrangler.policies.toml');
     await writeFile(wranglerToml, `name = "edge-gateway-bench"\n\n[[ratelimits]]\nname = "${POLICY.binding}"\nnamespace_id = "9001"\nsimple = { limit = ${POLICY.limit}, period = ${POLICY.period} }\n`);
-    await run(gatewayctl, ['check', file, '--env', 'local', '--config', wranglerToml]);
+    await run(GATEWAYCTL, ['check', file, '--env', 'local', '--config', wranglerToml]);
   } else if (policies) {
-    await run(gatewayctl, ['check', file, '--env', 'local']);
+    await run(GATEWAYCTL, ['check', file, '--env', 'local']);
   }
-  const { stdout } = await run(gatewayctl, ['compile', file, '--env', 'local']);
-  const doc = JSON.parse(stdout);
-  const kv = { 'routes/active': doc.version, [`routes/versions/${doc.version}`]: stdout.trim() };
+  const doc = await compileRoutes(file);
+  const kv = { 'routes/active': doc.version, [`routes/versions/${doc.version}`]: doc.text };
   if (policies?.apiKey) {
     const hash = createHash('sha256').update(POLICY.key).digest('hex');
     kv[`apikeys/${hash}`] = JSON.stringify({ id: `k_${hash.slice(0, 10)}`, consumer: POLICY.consumer, created_at: Math.floor(Date.now() / 1000) });
@@ -143,30 +118,8 @@ async function kvFor(n, originPort, { policies = null } = {}) {
   return kv;
 }
 
-const unit = { us: 1e-3, ms: 1, s: 1000, m: 60000 };
-const ms = (v) => { const m = /^([\d.]+)(us|ms|s|m)$/.exec(v ?? ''); return m ? Number(m[1]) * unit[m[2]] : null; };
-
-/** One wrk run (sending `headers`): req/s, p50, p99 (ms), non-2xx, socket errors. */
-async function wrk(url, duration = DURATION, headers = {}) {
-  const h = Object.entries(headers).flatMap(([name, value]) => ['-H', `${name}: ${value}`]);
-  const { stdout } = await exec('wrk', ['-t1', `-c${CONNECTIONS}`, `-d${duration}`, '--latency', ...h, url], { maxBuffer: 1 << 20 });
-  const grab = (re) => (re.exec(stdout) || [])[1];
-  const errors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(stdout);
-  return {
-    rps: Number(grab(/Requests\/sec:\s+([\d.]+)/)),
-    p50: ms(grab(/50%\s+(\S+)/)),
-    p99: ms(grab(/99%\s+(\S+)/)),
-    non2xx: Number(grab(/Non-2xx or 3xx responses: (\d+)/) || 0),
-    errors: errors ? errors.slice(1).reduce((s, x) => s + Number(x), 0) : 0,
-  };
-}
-
-const median = (values) => {
-  const s = values.filter((x) => typeof x === 'number' && Number.isFinite(x)).sort((a, b) => a - b);
-  if (s.length === 0) return null;
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
+/** One wrk run of `duration` at the harness's connection count, sending `headers`. */
+const load = (url, duration, headers) => wrk(url, { duration, connections: CONNECTIONS, headers });
 
 function summarize(runs) {
   return {
@@ -182,20 +135,15 @@ function summarize(runs) {
 /** Alternates contenders over rounds (to cancel drift) and reports the median of each. */
 async function measure(contenders) {
   const runs = Object.fromEntries(contenders.map((c) => [c.key, []]));
-  for (const c of contenders) await wrk(c.url, '2s', c.headers); // warm up JIT, connections, caches
+  for (const c of contenders) await load(c.url, '2s', c.headers); // warm up JIT, connections, caches
   for (let round = 1; round <= ROUNDS; round++) {
     for (const c of round % 2 ? contenders : [...contenders].reverse()) {
-      const r = await wrk(c.url, DURATION, c.headers);
+      const r = await load(c.url, DURATION, c.headers);
       runs[c.key].push(r);
       log(`round ${round} ${c.key}: ${Math.round(r.rps)} req/s, p99 ${r.p99?.toFixed(2)} ms`);
     }
   }
   return Object.fromEntries(Object.entries(runs).map(([k, v]) => [k, summarize(v)]));
-}
-
-async function rssKb(pid) {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+)/.exec(status)[1]);
 }
 
 /** Streams `bytes` up and down through a gateway while sampling workerd's RSS. */

@@ -4,13 +4,7 @@
 # arguments go to the harness (--smoke, --rounds N, --duration 10s, --connections 16).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
-export PATH="$PWD/node_modules/.bin:$HOME/.cargo/bin:$PATH"
-if ! command -v wrk >/dev/null; then
-  echo "[bench] installing wrk" >&2
-  if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq wrk >&2
-  else sudo apt-get update -qq && sudo apt-get install -y -qq wrk >&2; fi
-fi
+source scripts/lib/bench-tools.sh
 cargo build --quiet --release -p users -p idp
 cargo build --quiet -p gatewayctl
 bash scripts/build-worker.sh
