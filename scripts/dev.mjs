@@ -1,8 +1,14 @@
 // `npm run dev`: the sample backends, local D1 migrations, routes.toml published to local KV,
-// and `wrangler dev` on :8787. Ctrl-C stops everything it started.
+// and `wrangler dev` on :8787 with a development build of the worker; then the loop: the
+// worker, routes.toml, each backend and new migrations reload on save (scripts/lib/reload.mjs).
+// Ctrl-C stops everything it started.
 import {
   ROOT, applyMigrations, portInUse, publishLocal, run, startBackend, startGateway, stopAll,
 } from './lib/stack.mjs';
+import {
+  followWorker, state, watchBackends, watchMigrations, watchRoutes,
+} from './lib/reload.mjs';
+import { startLocalStore } from './lib/local-store.mjs';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
@@ -42,15 +48,24 @@ async function main() {
   }
 
   // Everything independent starts at once; the gateway serves 503 until the table is published.
-  const gateway = startGateway({ port: PORT, echo: true, testScheduled: true });
+  state('stack', 'starting');
+  const gateway = startGateway({ port: PORT, echo: true, testScheduled: true, profile: 'dev' });
+  // Publishes on save go through one long-lived local store: ~0.5 s instead of ~8 s.
+  const store = startLocalStore(ROOT);
   await Promise.all([
-    ...backends.map((b) => startBackend(b.name, b.port, { echo: true }).then(() => step(`${b.name} on :${b.port}`))),
+    ...backends.map((b) => startBackend(b.name, b.port, { echo: true }).then((proc) => {
+      b.proc = proc;
+      step(`${b.name} on :${b.port}`);
+    })),
     applyMigrations(undefined).then(() => step('D1 migrations applied (local)'))
       .then(() => publishLocal(ROUTES, undefined))
       .then(({ version, log }) => { console.log(log.trimEnd()); step(`${ROUTES} published to local KV as ${version}`); }),
   ]);
-  await gateway;
+  followWorker(await gateway);
   step(`gateway on http://localhost:${PORT}`);
+  watchRoutes(ROUTES, await store);
+  watchBackends(backends);
+  watchMigrations();
   console.log('\nLive routes:');
   for (const r of doc.routes) {
     const methods = r.methods?.length ? r.methods.join(',') : '*';
@@ -60,7 +75,9 @@ async function main() {
   console.log(tryPolicies(doc, PORT));
   console.log(`Admin API (token from .dev.vars): curl -H 'Authorization: Bearer ${token}' http://localhost:${PORT}/__gateway/health`);
   console.log(`Run the health probes now: curl 'http://localhost:${PORT}/__scheduled?cron=*+*+*+*+*'`);
+  console.log(`Saving a file reloads it: src/ (the worker), ${ROUTES} (published to local KV), backends/<name>/ (that backend), migrations/ (applied).`);
   console.log('Ctrl-C stops everything.\n');
+  state('stack', 'running');
 }
 
 /** How to try the policies of the table just published, one command per line. */

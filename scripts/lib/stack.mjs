@@ -122,7 +122,8 @@ function capture(child, name, echo) {
   return lines;
 }
 
-function track(child, name, echo) {
+/** Tracks a child of the stack (stopped by `stopAll`), keeping its output. */
+export function track(child, name, echo) {
   children.add(child);
   child.on('exit', () => children.delete(child));
   const output = capture(child, name, echo);
@@ -173,14 +174,19 @@ export async function startBackend(name, port, { echo = false, release = false }
 
 /** Starts `wrangler dev` on port; resolves when the worker answers. `configs`: wrangler
  *  configurations to run together (`-c` each; the first is the gateway's, the others are
- *  workers it binds to), default wrangler.toml alone. */
-export async function startGateway({ port, persistTo, vars = {}, echo = false, testScheduled = false, configs = [] }) {
+ *  workers it binds to), default wrangler.toml alone. `profile`: which worker build to
+ *  serve, `release` (build/) or `dev` (build-dev/), as scripts/build-worker.sh makes them;
+ *  wrangler's [build] command remakes it when sources change. */
+export async function startGateway({
+  port, persistTo, vars = {}, echo = false, testScheduled = false, configs = [], profile = 'release',
+}) {
   const inspector = await freePort();
-  const args = ['dev', ...configs.flatMap((c) => ['-c', c]), '--port', String(port), '--ip', '127.0.0.1',
+  const entry = profile === 'dev' ? ['build-dev/worker/shim.mjs'] : [];
+  const args = ['dev', ...entry, ...configs.flatMap((c) => ['-c', c]), '--port', String(port), '--ip', '127.0.0.1',
     '--inspector-port', String(inspector), '--log-level', 'log', ...persistArgs(persistTo)];
   for (const [k, v] of Object.entries(vars)) args.push('--var', `${k}:${v}`);
   if (testScheduled) args.push('--test-scheduled');
-  const child = spawn(WRANGLER, args, { cwd: ROOT, env: ENV, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(WRANGLER, args, { cwd: ROOT, env: { ...ENV, WORKER_PROFILE: profile, ...(profile === 'dev' ? { KEEP_LAST_GOOD: '1' } : {}) }, stdio: ['ignore', 'pipe', 'pipe'] });
   const proc = track(child, 'gateway', echo);
   await waitForHttp(`http://127.0.0.1:${port}/__gateway/ready`, { timeoutMs: 120_000, proc });
   return { ...proc, port, url: `http://127.0.0.1:${port}` };

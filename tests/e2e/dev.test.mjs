@@ -27,7 +27,8 @@ test('npm run dev serves routes.toml and Ctrl-C stops everything', { timeout: 18
   dev.stdout.on('data', (d) => { output += d; });
   dev.stderr.on('data', (d) => { output += d; });
   try {
-    await eventually(() => output.includes(`gateway on http://localhost:${port}`) || dev.exitCode !== null, 150_000, 200);
+    await eventually(() => output.includes('[dev] stack: running') || dev.exitCode !== null, 150_000, 200);
+    assert.match(output, new RegExp(`gateway on http://localhost:${port}`));
     assert.equal(dev.exitCode, null, output);
     assert.match(output, /Live routes:/);
     assert.match(output, /users-get/);
