@@ -3,7 +3,7 @@
 use std::fmt;
 
 /// A validated path rewrite, applied after a route matched.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Rewrite {
     /// Remove this literal prefix; what is left (or `/`) is the origin path.
     StripPrefix(String),
@@ -12,7 +12,7 @@ pub enum Rewrite {
 }
 
 /// One piece of a rewrite template.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Piece {
     /// Literal text, copied as is.
     Literal(String),

@@ -5,6 +5,8 @@
 //! accepted and a timeout within bounds.
 
 pub mod document;
+mod methods;
+mod router;
 pub mod source;
 mod validate;
 
@@ -12,13 +14,17 @@ pub use document::{version_key, ACTIVE_KEY, FORMAT, MIN_FORMAT};
 pub use document::{
     AccessSecrets, AllUnhealthy, OriginSpec, RewriteSpec, RouteDocument, RouteSpec, UpstreamSpec,
 };
+pub use methods::Methods;
 pub use validate::{Problem, Subject, ValidationError, ValidationErrors};
 pub use validate::{
     HEALTH_TIMEOUT_MAX_MS, MAX_WEIGHT, METHODS, RESERVED_PREFIX, TIMEOUT_MAX_MS, TIMEOUT_MIN_MS,
 };
 
+use std::sync::Arc;
+
 use crate::policy::NamedPolicy;
 use crate::rewrite::Rewrite;
+use router::{PathRouter, NO_ROUTE};
 
 /// A validated, ready-to-match route table.
 #[derive(Debug)]
@@ -35,6 +41,8 @@ pub struct RouteTable {
     default_policies: Vec<usize>,
     by_host: Vec<(String, PathRouter)>,
     any_host: PathRouter,
+    /// The distinct `Allow` header values; slots refer to them by index.
+    allows: Vec<String>,
 }
 
 /// A validated upstream.
@@ -88,22 +96,22 @@ pub enum Target {
 pub struct Route {
     /// The route's id.
     pub id: String,
-    /// Methods served; empty means every method in [`METHODS`] (never `TRACE`, `CONNECT`
-    /// or an unknown method).
-    pub methods: Vec<String>,
+    /// Methods served, in the order written; empty means every method in [`METHODS`]
+    /// (never `TRACE`, `CONNECT` or an unknown method).
+    pub methods: Methods,
     /// The matchit path pattern.
     pub path: String,
     /// The exact host the route is limited to.
     pub host: Option<String>,
     /// Index of its upstream in the table.
     upstream: usize,
-    /// The path rewrite, if any.
-    pub rewrite: Option<Rewrite>,
+    /// The path rewrite, if any (routes with the same rewrite share one).
+    pub rewrite: Option<Arc<Rewrite>>,
     /// Effective timeout: the route's own, else its upstream's.
     pub timeout_ms: u64,
     /// The policies it runs — the defaults, then its own — as indices into the table's
-    /// policies, in phase order.
-    pub policies: Vec<usize>,
+    /// policies, in phase order (routes with the same list share one).
+    pub policies: Arc<[usize]>,
     /// Whether captures may hold encoded separators ([`RouteMatch::encoded_separator`]).
     pub allow_encoded_separators: bool,
 }
@@ -131,21 +139,6 @@ pub struct RouteMatch<'t, 'p> {
     pub upstream: &'t Upstream,
     /// Captured path parameters, still percent-encoded as received.
     pub params: matchit::Params<'t, 'p>,
-}
-
-/// All routes that share one (host, path) pattern, keyed by method.
-#[derive(Debug, Default)]
-struct Slot {
-    /// (method, route index); a route with no methods is stored under `*`.
-    methods: Vec<(String, usize)>,
-    /// The `Allow` header value for a 405.
-    allow: String,
-}
-
-#[derive(Debug, Default)]
-struct PathRouter {
-    matcher: matchit::Router<usize>,
-    slots: Vec<Slot>,
 }
 
 impl RouteMatch<'_, '_> {
@@ -200,10 +193,9 @@ impl RouteTable {
         };
         let slot = &router.slots[*matched.value];
         let route_for = |wanted: &str| {
-            slot.methods
-                .iter()
-                .find(|(m, _)| m == wanted || (m == "*" && METHODS.contains(&wanted)))
-                .map(|&(_, i)| i)
+            methods::method_index(wanted)
+                .map(|m| slot.routes[m])
+                .filter(|&i| i != NO_ROUTE)
         };
         let index = route_for(method).or_else(|| {
             // HEAD is served by the GET route, as every HTTP server does.
@@ -211,14 +203,16 @@ impl RouteTable {
         });
         match index {
             Some(i) => {
-                let route = &self.routes[i];
+                let route = &self.routes[i as usize];
                 Lookup::Found(RouteMatch {
                     route,
                     upstream: &self.upstreams[route.upstream],
                     params: matched.params,
                 })
             }
-            None => Lookup::MethodNotAllowed { allow: &slot.allow },
+            None => Lookup::MethodNotAllowed {
+                allow: &self.allows[usize::from(slot.allow)],
+            },
         }
     }
 

@@ -3,11 +3,13 @@
 //! One function serves the worker (on every table load), `gatewayctl check` and the tests, so
 //! what passes `check` is exactly what the worker accepts.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
+use std::sync::Arc;
 
-use super::{HealthPolicy, Origin, PathRouter, Route, RouteDocument, RouteSpec, RouteTable, Slot};
-use super::{RewriteSpec, UpstreamSpec, FORMAT, MIN_FORMAT};
+use super::router::routers;
+use super::{HealthPolicy, Origin, Route, RouteDocument, RouteSpec, RouteTable};
+use super::{Methods, RewriteSpec, UpstreamSpec, FORMAT, MIN_FORMAT};
 use super::{Target, Upstream};
 use crate::policy::{NamedPolicy, Phase, PolicySpec, RouteView};
 use crate::rewrite::{self, Rewrite};
@@ -257,10 +259,10 @@ impl std::error::Error for ValidationErrors {}
 
 /// Collects problems while the table is built.
 #[derive(Default)]
-struct Report(Vec<ValidationError>);
+pub(super) struct Report(Vec<ValidationError>);
 
 impl Report {
-    fn add(&mut self, subject: &Subject, problem: Problem) {
+    pub(super) fn add(&mut self, subject: &Subject, problem: Problem) {
         self.0.push(ValidationError {
             subject: subject.clone(),
             problem,
@@ -310,7 +312,11 @@ impl TryFrom<RouteDocument> for RouteTable {
             &mut report,
         );
 
-        let mut seen_ids = HashMap::new();
+        // The table holds the specs' strings (moved, not copied) and one copy of each rewrite
+        // and policy list; the document is consumed as the routes are built.
+        let duplicate = duplicate_ids(&doc.routes);
+        let mut shared = Shared::default();
+        let mut written = HashMap::new();
         let mut routes = Vec::with_capacity(doc.routes.len());
         for (i, spec) in doc.routes.into_iter().enumerate() {
             let subject = route_subject(&spec, i);
@@ -318,7 +324,7 @@ impl TryFrom<RouteDocument> for RouteTable {
                 report.add(&subject, Problem::Empty("id"));
             } else if !is_id(&spec.id) {
                 report.add(&subject, Problem::BadId);
-            } else if seen_ids.insert(spec.id.clone(), i).is_some() {
+            } else if duplicate[i] {
                 report.add(&subject, Problem::DuplicateId);
             }
             let upstream_index = index.get(spec.upstream.as_str()).copied();
@@ -339,12 +345,20 @@ impl TryFrom<RouteDocument> for RouteTable {
                 &captures,
                 &mut report,
             );
-            let mut route = route(spec, &subject, upstream_index, default_timeout, &mut report);
-            route.policies = list;
+            let target = RouteTarget {
+                upstream: upstream_index,
+                default_timeout,
+                policies: shared.policies(list),
+            };
+            let (route, methods) = route(spec, &subject, target, &mut shared, &mut report);
+            if let Some(methods) = methods {
+                written.insert(i, methods);
+            }
             routes.push(route);
         }
+        drop(shared);
 
-        let (by_host, any_host) = routers(&routes, &mut report);
+        let routers = routers(&routes, &written, &mut report);
         if !report.0.is_empty() {
             return Err(ValidationErrors(report.0));
         }
@@ -356,10 +370,57 @@ impl TryFrom<RouteDocument> for RouteTable {
             routes,
             policies,
             default_policies,
-            by_host,
-            any_host,
+            by_host: routers.by_host,
+            any_host: routers.any_host,
+            allows: routers.allows,
         })
     }
+}
+
+/// For each route, whether an earlier route has its id (only valid, non-empty ids count).
+fn duplicate_ids(specs: &[RouteSpec]) -> Vec<bool> {
+    let mut seen = HashSet::with_capacity(specs.len());
+    specs
+        .iter()
+        .map(|spec| !spec.id.is_empty() && is_id(&spec.id) && !seen.insert(spec.id.as_str()))
+        .collect()
+}
+
+/// One copy of each rewrite and policy list, handed to every route that uses it.
+#[derive(Default)]
+struct Shared {
+    rewrites: HashSet<Arc<Rewrite>>,
+    policy_lists: HashSet<Arc<[usize]>>,
+}
+
+impl Shared {
+    fn rewrite(&mut self, rewrite: Rewrite) -> Arc<Rewrite> {
+        if let Some(have) = self.rewrites.get(&rewrite) {
+            return have.clone();
+        }
+        let rewrite = Arc::new(rewrite);
+        self.rewrites.insert(rewrite.clone());
+        rewrite
+    }
+
+    fn policies(&mut self, list: Vec<usize>) -> Arc<[usize]> {
+        if let Some(have) = self.policy_lists.get(list.as_slice()) {
+            return have.clone();
+        }
+        let list: Arc<[usize]> = list.into();
+        self.policy_lists.insert(list.clone());
+        list
+    }
+}
+
+/// Where a route sends its requests and what runs first: resolved before the route is built.
+struct RouteTarget {
+    /// Index of its upstream, if the name is known.
+    upstream: Option<usize>,
+    /// The upstream's timeout (the route's own overrides it).
+    default_timeout: u64,
+    /// Its policy list, shared.
+    policies: Arc<[usize]>,
 }
 
 fn route_subject(spec: &RouteSpec, i: usize) -> Subject {
@@ -489,18 +550,26 @@ fn origin_base(url: &str) -> Result<&str, &'static str> {
     Ok(url.trim_end_matches('/'))
 }
 
+/// The route, and its methods as written when they have a problem (the method checks
+/// between routes then see what was written).
 fn route(
     spec: RouteSpec,
     subject: &Subject,
-    upstream: Option<usize>,
-    default_timeout: u64,
+    target: RouteTarget,
+    shared: &mut Shared,
     report: &mut Report,
-) -> Route {
+) -> (Route, Option<Vec<String>>) {
+    let mut methods = Methods::default();
+    let mut methods_ok = true;
     for (i, m) in spec.methods.iter().enumerate() {
         if !METHODS.contains(&m.as_str()) {
             report.add(subject, Problem::BadMethod(m.clone()));
+            methods_ok = false;
         } else if spec.methods[..i].contains(m) {
             report.add(subject, Problem::RepeatedMethod(m.clone()));
+            methods_ok = false;
+        } else {
+            methods.push(m);
         }
     }
     if let Some(ms) = spec.timeout_ms {
@@ -518,18 +587,20 @@ fn route(
     check_path(&spec.path, subject, report);
     let rewrite = spec
         .rewrite
-        .and_then(|r| rewrite_of(r, &spec.path, subject, report));
-    Route {
+        .and_then(|r| rewrite_of(r, &spec.path, subject, report))
+        .map(|r| shared.rewrite(r));
+    let route = Route {
         id: spec.id,
-        methods: spec.methods,
+        methods,
         path: spec.path,
         host: spec.host,
-        upstream: upstream.unwrap_or(usize::MAX),
+        upstream: target.upstream.unwrap_or(usize::MAX),
         rewrite,
-        timeout_ms: spec.timeout_ms.unwrap_or(default_timeout),
-        policies: Vec::new(),
+        timeout_ms: spec.timeout_ms.unwrap_or(target.default_timeout),
+        policies: target.policies,
         allow_encoded_separators: spec.allow_encoded_separators,
-    }
+    };
+    (route, (!methods_ok).then_some(spec.methods))
 }
 
 /// Validates every named policy; a bad one is reported and left out.
@@ -703,104 +774,4 @@ fn rewrite_of(
             }
         },
     }
-}
-
-/// Groups routes by (host, path), checks method overlaps, and inserts each path into matchit.
-fn routers(routes: &[Route], report: &mut Report) -> (Vec<(String, PathRouter)>, PathRouter) {
-    let mut by_host: Vec<(String, PathRouter)> = Vec::new();
-    let mut any_host = PathRouter::default();
-    // (host, path) -> (router slot, id of the first route on it)
-    let mut slots: HashMap<(Option<&str>, &str), (usize, &str)> = HashMap::new();
-    for (i, route) in routes.iter().enumerate() {
-        let subject = Subject::Route(route.id.clone());
-        let router = match &route.host {
-            None => &mut any_host,
-            Some(h) => match by_host.iter().position(|(x, _)| x == h) {
-                Some(p) => &mut by_host[p].1,
-                None => {
-                    by_host.push((h.clone(), PathRouter::default()));
-                    &mut by_host.last_mut().expect("just pushed").1
-                }
-            },
-        };
-        let key = (route.host.as_deref(), route.path.as_str());
-        let slot = match slots.get(&key) {
-            Some(&(slot, _)) => slot,
-            None => {
-                let slot = router.slots.len();
-                if let Err(e) = router.matcher.insert(route.path.as_str(), slot) {
-                    report.add(&subject, insert_problem(e, &route.host, &slots));
-                    continue;
-                }
-                router.slots.push(Slot::default());
-                slots.insert(key, (slot, route.id.as_str()));
-                slot
-            }
-        };
-        let entry = &mut router.slots[slot];
-        let methods: Vec<&str> = if route.methods.is_empty() {
-            vec!["*"]
-        } else {
-            route.methods.iter().map(String::as_str).collect()
-        };
-        for m in methods {
-            let clash = entry
-                .methods
-                .iter()
-                .find(|(have, _)| have == m || have == "*" || m == "*");
-            if let Some(&(_, other)) = clash {
-                if other == i {
-                    continue; // a method listed twice in one route is reported once, above
-                }
-                report.add(
-                    &subject,
-                    Problem::MethodOverlap {
-                        method: m.to_owned(),
-                        with: routes[other].id.clone(),
-                    },
-                );
-            } else {
-                entry.methods.push((m.to_owned(), i));
-            }
-        }
-    }
-    for router in by_host.iter_mut().map(|(_, r)| r).chain([&mut any_host]) {
-        for slot in &mut router.slots {
-            slot.allow = allow_header(&slot.methods);
-        }
-    }
-    (by_host, any_host)
-}
-
-fn insert_problem(
-    error: matchit::InsertError,
-    host: &Option<String>,
-    slots: &HashMap<(Option<&str>, &str), (usize, &str)>,
-) -> Problem {
-    match error {
-        matchit::InsertError::Conflict { with } => {
-            let other = slots
-                .get(&(host.as_deref(), with.as_str()))
-                .map(|&(_, id)| id);
-            Problem::Conflict {
-                with: other.unwrap_or(&with).to_owned(),
-            }
-        }
-        other => Problem::BadPath(format!("is rejected by matchit: {other}")),
-    }
-}
-
-fn allow_header(methods: &[(String, usize)]) -> String {
-    if methods.iter().any(|(m, _)| m == "*") {
-        return METHODS.join(", ");
-    }
-    let mut allow: Vec<&str> = METHODS
-        .iter()
-        .copied()
-        .filter(|m| methods.iter().any(|(have, _)| have == m))
-        .collect();
-    if allow.contains(&"GET") && !allow.contains(&"HEAD") {
-        allow.insert(1, "HEAD");
-    }
-    allow.join(", ")
 }
