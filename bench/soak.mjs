@@ -208,7 +208,8 @@ async function saturation(kv, pair) {
 }
 
 /** Phase 2: BIG_SWAPS swaps of a 10,000-route table under saturation; memory settled (the
- *  median of the samples 5 to 10 s after the load stopped) before and after. */
+ *  median of the samples 5 to 10 s after the load stopped) before (after the same warm-up
+ *  as phase 1) and after. */
 async function bigSwaps(kv, pair) {
   kv.publish(republished(pair[0]).text);
   const gw = await startGateway('soak-10k', kv);
@@ -220,7 +221,7 @@ async function bigSwaps(kv, pair) {
       await sleep(10_000);
       return rss.median(seconds() - 5, seconds());
     };
-    await wrk(gw.url, { duration: '5s', connections: CONNECTIONS });
+    await wrk(gw.url, { duration: `${WARMUP_S}s`, connections: CONNECTIONS });
     const start = await settled();
     log(`10,000 routes loaded and warm: rss ${mib(start)} MiB`);
     const watcher = watch(gw.url);
