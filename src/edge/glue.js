@@ -104,31 +104,28 @@ export function relay(response, requestId, version, ops, plan) {
   return new Response(body, { status: response.status, statusText: response.statusText, headers });
 }
 
-/** `stream` piped natively through an identity stream (a `FixedLengthStream` when `length`,
- *  a header's text, declares one, so that it stays declared), so that a break is seen — the
- *  pipe's promise rejects — without a JavaScript step per chunk. */
-function piped(stream, length, onError) {
-  const n = length === null ? NaN : Number(length);
-  const { readable, writable } = Number.isSafeInteger(n) && n >= 0 ? new FixedLengthStream(n) : new IdentityTransformStream();
-  stream.pipeTo(writable).catch((e) => onError(String(e?.message ?? e)));
-  return readable;
-}
-
 /** Bodies declared at most this long are relayed unwatched: they arrive in one or two reads,
  *  and the pipe costs a small response ~15% of the gateway's throughput (BENCHMARKS.md). */
 const WATCH_ABOVE_BYTES = 65536;
 
-/** The origin's body, watched when it is long or of unknown length: one that breaks off
- *  after the headers were relayed (the origin reset the connection, or the client went away)
- *  is logged. An encoded body (`Content-Encoding`) is not watched: piping would decode and
- *  re-encode it, where the runtime otherwise passes it through. */
+/** The origin's body, watched when it is long or of unknown length: piped natively through
+ *  an identity stream (a `FixedLengthStream` for a declared length, so it stays declared), a
+ *  body that breaks off after the headers were relayed (the origin reset the connection, or
+ *  the client went away) rejects the pipe and is logged — with no JavaScript step per chunk.
+ *  An encoded body (`Content-Encoding`) is not watched: piping would decode and re-encode
+ *  it, where the runtime otherwise passes it through. */
 function watched(response, plan) {
   const { headers } = response;
-  const length = headers.get('content-length');
-  if (headers.has('content-encoding') || (length !== null && Number(length) <= WATCH_ABOVE_BYTES)) return response.body;
-  return piped(response.body, length, (error) => {
-    console.error(JSON.stringify({ event: 'response_body_error', request_id: plan.request_id, route_id: plan.route_id, error }));
+  const declared = headers.get('content-length');
+  const length = declared === null ? NaN : Number(declared);
+  if (headers.has('content-encoding') || length <= WATCH_ABOVE_BYTES) return response.body;
+  const { readable, writable } = Number.isSafeInteger(length) ? new FixedLengthStream(length) : new IdentityTransformStream();
+  response.body.pipeTo(writable).catch((e) => {
+    console.error(JSON.stringify({
+      event: 'response_body_error', request_id: plan.request_id, route_id: plan.route_id, error: String(e?.message ?? e),
+    }));
   });
+  return readable;
 }
 
 /** `promise`, or a rejection once `ms` passed without an answer. */
