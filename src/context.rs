@@ -120,6 +120,16 @@ impl RequestContext {
         self.headers.header(name)
     }
 
+    /// The value of cookie `name` (the first one sent), as sent.
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        let header = self.header("cookie")?;
+        header
+            .split(';')
+            .filter_map(|pair| pair.split_once('='))
+            .find(|(k, _)| k.trim() == name)
+            .map(|(_, v)| v.trim().trim_matches('"').to_owned())
+    }
+
     /// The first value of query parameter `name`, still percent-encoded.
     pub fn query_param(&self, name: &str) -> Option<&str> {
         self.query()?

@@ -13,6 +13,8 @@
 //!   effects policies gather for the origin request and the client's response.
 //! - [`policy`]: per-route policies, one file each (CORS, IP rules, API keys, JWT, Cloudflare
 //!   Access, body limit, rate limit, header transforms), their fixed order and the engine.
+//! - [`rollout`]: gradual migration — sticky hashing, conditional routes, traffic splits,
+//!   canary releases of route tables, shadow evaluation.
 //! - [`rewrite`]: path rewrites (strip a prefix, or a template of captured parameters).
 //! - [`headers`]: header policy (hop-by-hop removal, `X-Forwarded-*`, request ids).
 //! - [`forward`]: URL splitting, the origin URL, timeout/failure classification.
@@ -46,6 +48,7 @@ pub mod problem;
 pub mod reload;
 pub mod request_id;
 pub mod rewrite;
+pub mod rollout;
 pub mod table;
 
 #[cfg(target_arch = "wasm32")]
