@@ -69,7 +69,7 @@ async function main() {
   console.log('\nLive routes:');
   for (const r of doc.routes) {
     const methods = r.methods?.length ? r.methods.join(',') : '*';
-    console.log(`  ${methods.padEnd(10)} http://localhost:${PORT}${r.path}  →  ${r.upstream}  (${r.id})`);
+    console.log(`  ${methods.padEnd(10)} http://localhost:${PORT}${r.path}  →  ${r.upstream}${migration(r)}  (${r.id})`);
   }
   console.log(`\nTry: curl http://localhost:${PORT}/api/orders/1          # 401: the route needs an API key`);
   console.log(tryPolicies(doc, PORT));
@@ -105,6 +105,24 @@ function tryPolicies(doc, port) {
   }
   lines.push(`  Preflight: curl -i -X OPTIONS -H 'origin: http://localhost:5173' -H 'access-control-request-method: GET' ${gw}/api/users/1`);
   return lines.join('\n');
+}
+
+/** What a route of a migration adds to its line in the live routes: the share each split
+ *  side gets and the sticky key, and the conditions a request must meet (docs/route-table-format.md). */
+function migration(r) {
+  let text = '';
+  if (r.split) {
+    const sides = Object.entries(r.split.to ?? {}).map(([upstream, percent]) => `${upstream} ${percent}%`);
+    text += ` (rest) + ${sides.join(' + ')}, sticky ${r.split.sticky ?? 'ip'}`;
+    if (r.split.override_header) text += `, pick one with ${r.split.override_header}: NAME`;
+  }
+  const conditions = Object.entries(r.when ?? {}).flatMap(([kind, tests]) => Object.entries(tests ?? {}).map(([name, test]) => {
+    if (typeof test === 'string') return `${kind} ${name} = ${JSON.stringify(test)}`;
+    if (typeof test?.prefix === 'string') return `${kind} ${name} starts with ${JSON.stringify(test.prefix)}`;
+    return test?.present ? `${kind} ${name} present` : `${kind} ${name} ${JSON.stringify(test)}`;
+  }));
+  if (conditions.length) text += `  when ${conditions.join(' and ')}`;
+  return text;
 }
 
 /** A concrete path for a pattern: `{x}` → `1`, `{*x}` → `a/b`. */

@@ -20,7 +20,7 @@ fi
 
 if [ -z "${SKIP_E2E:-}" ]; then
   phase "building the worker, gatewayctl and the sample backends"
-  cargo build --quiet -p gatewayctl -p users -p orders -p idp
+  cargo build --quiet -p gatewayctl -p users -p orders -p orders-v2 -p idp
   bash scripts/build-worker.sh
 
   phase "end-to-end tests: wrangler dev (local KV, D1) + real backends"

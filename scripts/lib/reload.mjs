@@ -2,7 +2,7 @@
 // when saved, a backend rebuilt and restarted alone when its sources change, a new D1
 // migration applied when it appears, and the worker's rebuilds (wrangler dev's own watcher,
 // wrangler.toml `[build]`) reported. Each state change is one line: `[dev] <part>: <state>`.
-import { watch } from 'node:fs';
+import { readFileSync, watch } from 'node:fs';
 import path from 'node:path';
 import { ROOT, applyMigrations, publishLocal, run, startBackend } from './stack.mjs';
 
@@ -99,16 +99,33 @@ async function restart(backend) {
   state(backend.name, `running (rebuilt and restarted in ${since(t0)})`);
 }
 
+/** The directories under `backends/` whose sources go into backend `name`: its own and, from
+ *  each Cargo.toml, every `path = "../DIR"` dependency, transitively (`kit` for all of them;
+ *  `orders` for `orders-v2`). Read at each change, so an added dependency counts at once. */
+function sourceDirs(name, seen = new Set()) {
+  if (seen.has(name)) return seen;
+  seen.add(name);
+  let manifest = '';
+  try {
+    manifest = readFileSync(path.join(ROOT, 'backends', name, 'Cargo.toml'), 'utf8');
+  } catch {
+    return seen;
+  }
+  for (const [, dir] of manifest.matchAll(/path\s*=\s*"\.\.\/([^"/]+)"/g)) sourceDirs(dir, seen);
+  return seen;
+}
+
 /** Watches `backends/`: a change under a backend's `src/` or its Cargo.toml restarts that
- *  backend alone; one under `backends/kit` (shared by all) restarts each. `backends`:
- *  `{name, port, proc}` as started. */
+ *  backend alone; one in a crate it depends on (`backends/kit`, shared by all; `orders`, which
+ *  `orders-v2` runs) restarts each backend built from it. `backends`: `{name, port, proc}` as
+ *  started. */
 export function watchBackends(backends) {
   const restarts = new Map(backends.map((b) => [b.name, settled(() => restart(b), 300)]));
   for (const b of backends) supervise(b);
   return watch(path.join(ROOT, 'backends'), { recursive: true }, (_, name) => {
     const [dir, entry] = (name ?? '').split(path.sep);
     if (entry !== 'src' && entry !== 'Cargo.toml') return;
-    for (const b of backends) if (dir === 'kit' || dir === b.name) restarts.get(b.name)();
+    for (const b of backends) if (sourceDirs(b.name).has(dir)) restarts.get(b.name)();
   });
 }
 

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { ROOT, freePort, portInUse } from '../../scripts/lib/stack.mjs';
 import { eventually } from './support.mjs';
 
-const BACKEND_PORTS = [9101, 9102, 9103]; // routes.toml's local origins and the identity provider
+const BACKEND_PORTS = [9101, 9102, 9103, 9104]; // routes.toml's local origins and the identity provider
 
 test('npm run dev serves routes.toml and Ctrl-C stops everything', { timeout: 180_000 }, async (t) => {
   const busy = [];

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { ROOT, freePort, portInUse } from '../../scripts/lib/stack.mjs';
 import { eventually, tempDir } from './support.mjs';
 
-const BACKEND_PORTS = [9101, 9102, 9103]; // routes.toml's local origins and the identity provider
+const BACKEND_PORTS = [9101, 9102, 9103, 9104]; // routes.toml's local origins and the identity provider
 let copy; let dev; let port; let output = ''; let skip = null;
 
 /** A copy of the working tree (tracked and untracked, not ignored files), sharing
@@ -115,7 +115,7 @@ test('a backend edit rebuilds and restarts that backend alone', { timeout: 300_0
   await stateLine(from, 'users', /^\[dev\] users: running \(rebuilt and restarted/);
   const user = await (await get('/devloop/users/1')).json();
   assert.equal(user.name, 'Ada King');
-  const others = output.slice(from).split('\n').filter((l) => /^\[dev\] (orders|idp): /.test(l));
+  const others = output.slice(from).split('\n').filter((l) => /^\[dev\] (orders|orders-v2|idp): /.test(l));
   assert.deepEqual(others, [], 'the other backends were left alone');
   const orders = await get('/api/users/2/orders');
   assert.equal(orders.status, 200);

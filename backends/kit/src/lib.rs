@@ -1,5 +1,6 @@
 //! What every sample backend shares: `/healthz`, test hooks, JSON access logs, `PORT` from the
-//! environment and graceful shutdown.
+//! environment and graceful shutdown. Every response names the service that answered it in
+//! `x-served-by-service` (so a test can tell which of two origins behind one route served it).
 //!
 //! Test hooks (used by the gateway's end-to-end tests to prove forwarding, timeouts and
 //! single attempts):
@@ -23,6 +24,8 @@ pub mod testing;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use axum::http::HeaderValue;
+use axum::response::Response;
 use axum::Router;
 use serde_json::json;
 
@@ -31,16 +34,34 @@ pub use hooks::{pattern_byte, pattern_sha256};
 pub use stats::Stats;
 pub use store::{not_found, problem, Store};
 
-/// Adds health, test hooks and the logging/delay/counting layer to a service's own routes.
+/// The response header naming the service that answered.
+pub const SERVED_BY: &str = "x-served-by-service";
+
+/// Adds health, test hooks, the logging/delay/counting layer and the [`SERVED_BY`] header to
+/// a service's own routes.
 pub fn app(service: &'static str, routes: Router) -> Router {
     let stats = Arc::new(Stats::default());
-    routes
+    let routes = routes
         .merge(health::routes(service))
         .merge(hooks::routes(service, stats.clone()))
         .layer(axum::middleware::from_fn_with_state(
             (service, stats),
             stats::observe,
-        ))
+        ));
+    with_response_header(routes, SERVED_BY, HeaderValue::from_static(service))
+}
+
+/// `routes` with header `name: value` set on every response.
+pub fn with_response_header(routes: Router, name: &'static str, value: HeaderValue) -> Router {
+    routes.layer(axum::middleware::map_response(
+        move |mut response: Response| {
+            let value = value.clone();
+            async move {
+                response.headers_mut().insert(name, value);
+                response
+            }
+        },
+    ))
 }
 
 /// The port to listen on: `PORT` from the environment, else `default`.

@@ -1,7 +1,7 @@
 //! Calling a backend's service value in tests, without a socket (feature `testing`).
 
 use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::{HeaderMap, Request, StatusCode};
 use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::ServiceExt;
@@ -14,6 +14,17 @@ pub async fn call(
     uri: &str,
     body: Option<Value>,
 ) -> (StatusCode, Value) {
+    let (status, _, body) = exchange(app, method, uri, body).await;
+    (status, body)
+}
+
+/// [`call`], also returning the response headers.
+pub async fn exchange(
+    app: &axum::Router,
+    method: &str,
+    uri: &str,
+    body: Option<Value>,
+) -> (StatusCode, HeaderMap, Value) {
     let mut request = Request::builder().method(method).uri(uri);
     let body = match body {
         Some(v) => {
@@ -27,15 +38,11 @@ pub async fn call(
         .oneshot(request.body(body).expect("a test request builds"))
         .await
         .expect("a router never fails");
-    let status = response.status();
-    let bytes = response
-        .into_body()
-        .collect()
-        .await
-        .expect("a test body reads")
-        .to_bytes();
+    let (parts, body) = response.into_parts();
+    let bytes = body.collect().await.expect("a test body reads").to_bytes();
     (
-        status,
+        parts.status,
+        parts.headers,
         serde_json::from_slice(&bytes).unwrap_or(Value::Null),
     )
 }

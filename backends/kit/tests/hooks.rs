@@ -39,7 +39,7 @@ fn json(bytes: &[u8]) -> Value {
 #[tokio::test]
 async fn health_echo_status_and_stats() {
     let app = app();
-    let (status, _, body) = call(&app, "GET", "/healthz", Body::empty()).await;
+    let (status, headers, body) = call(&app, "GET", "/healthz", Body::empty()).await;
     assert_eq!(
         (status, json(&body)),
         (
@@ -47,6 +47,7 @@ async fn health_echo_status_and_stats() {
             serde_json::json!({"status": "ok", "service": "kit"})
         )
     );
+    assert_eq!(headers[backend_kit::SERVED_BY], "kit");
 
     let (status, _, body) = call(
         &app,

@@ -2,6 +2,5 @@
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    let port = backend_kit::port(orders::DEFAULT_PORT);
-    backend_kit::serve(orders::SERVICE, port, orders::app()).await
+    orders::serve(orders::V1).await
 }

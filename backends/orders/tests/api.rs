@@ -1,7 +1,7 @@
 //! The orders API, through the service value (no socket).
 
 use axum::http::StatusCode;
-use backend_kit::testing::call;
+use backend_kit::testing::{call, exchange};
 use serde_json::{json, Value};
 
 #[tokio::test]
@@ -54,4 +54,11 @@ async fn orders_api() {
             assert_eq!(got, want, "{method} {uri}");
         }
     }
+}
+
+#[tokio::test]
+async fn responses_name_the_service_and_the_api_revision() {
+    let (_, headers, _) = exchange(&orders::app(), "GET", "/orders/1", None).await;
+    assert_eq!(headers[backend_kit::SERVED_BY], "orders");
+    assert_eq!(headers[orders::API_HEADER], "1");
 }
