@@ -1,6 +1,7 @@
 //! The admin API's routing and authentication: everything under `/__gateway/` is the
 //! gateway's own, never forwarded, and needs `Authorization: Bearer <ADMIN_TOKEN>`.
 
+use crate::problem::Answer;
 use crate::table::RESERVED_PREFIX;
 
 /// An admin endpoint.
@@ -12,6 +13,8 @@ pub enum Endpoint {
     Routes,
     /// `GET /__gateway/versions`: publish and rollback history.
     Versions,
+    /// `GET /__gateway/stats`: traffic statistics per version, route and upstream.
+    Stats,
 }
 
 /// Where an admin request goes.
@@ -35,12 +38,22 @@ pub fn route(method: &str, path: &str) -> Option<AdminRoute> {
         "/health" => Endpoint::Health,
         "/routes" => Endpoint::Routes,
         "/versions" => Endpoint::Versions,
+        "/stats" => Endpoint::Stats,
         _ => return Some(AdminRoute::NotFound),
     };
     Some(match method {
         "GET" | "HEAD" => AdminRoute::Endpoint(endpoint),
         _ => AdminRoute::MethodNotAllowed,
     })
+}
+
+/// 400 for an admin request whose query string is unusable; `detail` says why.
+pub fn bad_query(detail: &'static str, request_id: &str) -> Answer {
+    Answer {
+        title: Some("Bad Request"),
+        detail: Some(detail),
+        ..Answer::empty(400, request_id)
+    }
 }
 
 /// Whether `authorization` carries the bearer `token`. A missing or empty token never

@@ -28,6 +28,10 @@ pub const DEFAULT_JWKS_REFRESH_MS: f64 = 300_000.0;
 pub const DEFAULT_JWKS_MIN_REFRESH_MS: f64 = 10_000.0;
 /// Default timeout of a JWK set fetch (`JWKS_TIMEOUT_MS`).
 pub const DEFAULT_JWKS_TIMEOUT_MS: f64 = 3_000.0;
+/// Default interval between flushes of an isolate's traffic statistics (`STATS_FLUSH_MS`).
+pub const DEFAULT_STATS_FLUSH_MS: f64 = 5_000.0;
+/// Default traffic statistics retention (`STATS_RETENTION_HOURS`): a week.
+pub const DEFAULT_STATS_RETENTION_HOURS: f64 = 168.0;
 
 /// Settings read once per isolate from `wrangler.toml` vars.
 #[derive(Debug, Clone, PartialEq)]
@@ -58,6 +62,11 @@ pub struct Config {
     pub jwks_min_refresh_ms: f64,
     /// Timeout of a JWK set fetch (`JWKS_TIMEOUT_MS`).
     pub jwks_timeout_ms: f64,
+    /// How often an isolate adds its traffic statistics to D1 (`STATS_FLUSH_MS`; at least
+    /// a second, whatever is set).
+    pub stats_flush_ms: f64,
+    /// How long traffic statistics are kept (`STATS_RETENTION_HOURS`), in ms.
+    pub stats_retention_ms: f64,
 }
 
 /// A variable whose value could not be used.
@@ -115,6 +124,9 @@ impl Config {
             jwks_refresh_ms: number("JWKS_REFRESH_MS", DEFAULT_JWKS_REFRESH_MS),
             jwks_min_refresh_ms: number("JWKS_MIN_REFRESH_MS", DEFAULT_JWKS_MIN_REFRESH_MS),
             jwks_timeout_ms: number("JWKS_TIMEOUT_MS", DEFAULT_JWKS_TIMEOUT_MS),
+            stats_flush_ms: number("STATS_FLUSH_MS", DEFAULT_STATS_FLUSH_MS),
+            stats_retention_ms: number("STATS_RETENTION_HOURS", DEFAULT_STATS_RETENTION_HOURS)
+                * 3_600_000.0,
             rate_limit_timeout_ms: number("RATE_LIMIT_TIMEOUT_MS", DEFAULT_RATE_LIMIT_TIMEOUT_MS),
             environment: String::new(),
         };

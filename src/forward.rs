@@ -96,6 +96,8 @@ pub struct Plan<'a> {
     pub route_id: &'a str,
     /// The route table version.
     pub version: &'a str,
+    /// The chosen upstream (for traffic statistics).
+    pub upstream: &'a str,
     /// `X-Forwarded-Proto`.
     pub proto: &'a str,
     /// `X-Forwarded-Host`.

@@ -26,6 +26,8 @@
 //! - [`access_log`]: the per-request JSON log line.
 //! - [`admin`]: the admin API's routing under `/__gateway/` and its bearer-token check.
 //! - [`history`]: D1 rows and SQL for route table versions and activations.
+//! - [`stats`]: traffic statistics per window, version, route and upstream — counters,
+//!   latency quantiles, the D1 upsert and queries, and the admin API's report.
 //!
 //! Runtime layer — the only code that touches the `worker` crate, compiled for wasm32 only:
 //! - `edge`: the fetch handler (synchronous on the hot path), the KV-backed table cache, the
@@ -49,6 +51,7 @@ pub mod reload;
 pub mod request_id;
 pub mod rewrite;
 pub mod rollout;
+pub mod stats;
 pub mod table;
 
 #[cfg(target_arch = "wasm32")]

@@ -52,23 +52,3 @@ impl ReloadState {
         self.refreshing_since_ms = None;
     }
 }
-
-/// What to do with the active pointer read from KV.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PointerDecision {
-    /// It names the version already loaded.
-    Unchanged,
-    /// It names another version: fetch that document.
-    Fetch(String),
-    /// There is no pointer (or it is blank): keep what is loaded.
-    Missing,
-}
-
-/// Compares the active pointer with the loaded version.
-pub fn follow_pointer(loaded: Option<&str>, pointer: Option<&str>) -> PointerDecision {
-    match pointer.map(str::trim).filter(|p| !p.is_empty()) {
-        None => PointerDecision::Missing,
-        Some(p) if Some(p) == loaded => PointerDecision::Unchanged,
-        Some(p) => PointerDecision::Fetch(p.to_owned()),
-    }
-}

@@ -1,6 +1,6 @@
 //! The admin API's routing and bearer-token check.
 
-use gateway::admin::{authorized, constant_time_eq, route, AdminRoute, Endpoint};
+use gateway::admin::{authorized, bad_query, constant_time_eq, route, AdminRoute, Endpoint};
 
 #[test]
 fn admin_paths() {
@@ -19,6 +19,11 @@ fn admin_paths() {
             "GET",
             "/__gateway/versions",
             Some(AdminRoute::Endpoint(Endpoint::Versions)),
+        ),
+        (
+            "GET",
+            "/__gateway/stats",
+            Some(AdminRoute::Endpoint(Endpoint::Stats)),
         ),
         (
             "POST",
@@ -57,4 +62,21 @@ fn bearer_tokens() {
     assert!(constant_time_eq(b"", b""));
     assert!(!constant_time_eq(b"a", b""));
     assert!(!constant_time_eq(b"ab", b"a\xff"));
+}
+
+#[test]
+fn a_bad_query_is_a_400_problem_that_says_why() {
+    let answer = bad_query(
+        "`since` must be a duration such as 90s, 15m, 6h or 7d.",
+        "req-1",
+    );
+    assert_eq!(
+        (answer.status, answer.title, answer.request_id.as_str()),
+        (400, Some("Bad Request"), "req-1")
+    );
+    assert_eq!(
+        answer.detail,
+        Some("`since` must be a duration such as 90s, 15m, 6h or 7d.")
+    );
+    assert!(answer.headers.is_empty());
 }

@@ -33,6 +33,10 @@ fn unset_variables_take_their_defaults_silently() {
         (config.load_timeout_ms, config.rate_limit_timeout_ms),
         (2_000.0, 500.0)
     );
+    assert_eq!(
+        (config.stats_flush_ms, config.stats_retention_ms),
+        (5_000.0, 168.0 * 3_600_000.0)
+    );
 }
 
 #[test]
@@ -47,6 +51,8 @@ fn values_parse_and_bad_ones_are_reported_by_name() {
         ("JWKS_REFRESH_MS", ""),
         ("ROUTES_LOAD_TIMEOUT_MS", "250"),
         ("RATE_LIMIT_TIMEOUT_MS", "soon"),
+        ("STATS_FLUSH_MS", "2000"),
+        ("STATS_RETENTION_HOURS", "a week"),
     ]);
     assert_eq!(
         (config.refresh_ms, config.environment.as_str()),
@@ -54,6 +60,8 @@ fn values_parse_and_bad_ones_are_reported_by_name() {
     );
     assert_eq!(config.health_retention_ms, 1.5 * 3_600_000.0);
     assert_eq!(config.load_timeout_ms, 250.0);
+    assert_eq!(config.stats_flush_ms, 2_000.0);
+    assert_eq!(config.stats_retention_ms, 168.0 * 3_600_000.0);
     let bad: Vec<String> = errors.iter().map(ToString::to_string).collect();
     assert_eq!(
         bad,
@@ -62,6 +70,7 @@ fn values_parse_and_bad_ones_are_reported_by_name() {
             r#"API_KEY_CACHE_MS = "-1" is not a non-negative number; using the default, 30000"#,
             r#"JWKS_REFRESH_MS = "" is not a non-negative number; using the default, 300000"#,
             r#"JWKS_TIMEOUT_MS = "NaN" is not a non-negative number; using the default, 3000"#,
+            r#"STATS_RETENTION_HOURS = "a week" is not a non-negative number; using the default, 168"#,
             r#"RATE_LIMIT_TIMEOUT_MS = "soon" is not a non-negative number; using the default, 500"#,
         ]
     );

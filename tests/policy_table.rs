@@ -198,11 +198,11 @@ fn needed_format_and_format_1_documents() {
         "routes":[{"id":"a","path":"/a","upstream":"users"}]}"#;
     let table = RouteTable::try_from(RouteDocument::from_json(v1).unwrap()).unwrap();
     assert!(table.policies().is_empty() && table.routes()[0].policies.is_empty());
-    for format in [0, 3] {
+    for format in [0, 4] {
         let mut d = RouteDocument::from_json(v1).unwrap();
         d.format = format;
         let want = format!(
-            "route table: format {format} is not supported (this gateway reads formats 1 to 2)"
+            "route table: format {format} is not supported (this gateway reads formats 1 to 3)"
         );
         assert_eq!(RouteTable::try_from(d).unwrap_err().to_string(), want);
     }

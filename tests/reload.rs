@@ -1,6 +1,6 @@
 //! Route table refresh decisions: only an isolate's first requests wait on KV.
 
-use gateway::reload::{follow_pointer, PointerDecision, Reload, ReloadState, REFRESH_STUCK_MS};
+use gateway::reload::{Reload, ReloadState, REFRESH_STUCK_MS};
 
 #[test]
 fn decisions() {
@@ -86,22 +86,4 @@ fn one_refresh_at_a_time() {
         state.decide(true, 15_050.0, 5_000.0),
         Reload::ServeAndRefresh
     );
-}
-
-#[test]
-fn pointers() {
-    for (loaded, pointer, want) in [
-        (Some("v1"), Some("v1"), PointerDecision::Unchanged),
-        (Some("v1"), Some(" v1\n"), PointerDecision::Unchanged),
-        (Some("v1"), Some("v2"), PointerDecision::Fetch("v2".into())),
-        (None, Some("v1"), PointerDecision::Fetch("v1".into())),
-        (Some("v1"), None, PointerDecision::Missing),
-        (None, Some(""), PointerDecision::Missing),
-    ] {
-        assert_eq!(
-            follow_pointer(loaded, pointer),
-            want,
-            "{loaded:?} {pointer:?}"
-        );
-    }
 }

@@ -80,3 +80,46 @@ fn sample_requests_reach_their_routes() {
         assert_eq!(rewritten, origin_path, "{method} {path}");
     }
 }
+
+#[test]
+fn orders_get_sends_a_sticky_tenth_to_orders_v2() {
+    use gateway::context::RequestContext;
+    let table = table("local");
+    let request = |headers: Vec<(&'static str, &'static str)>| {
+        RequestContext::new(
+            "http://localhost:8787/api/orders/1".into(),
+            "GET".into(),
+            "r".into(),
+            0.0,
+            Box::new(headers),
+        )
+        .unwrap()
+    };
+    let plain = request(vec![]);
+    let Lookup::Found(m) = table.lookup_request(&plain) else {
+        panic!("GET /api/orders/1 is routed")
+    };
+    assert_eq!(
+        (m.route.id.as_str(), m.upstream.name.as_str()),
+        ("orders-get", "orders")
+    );
+    let split = m.route.split.as_ref().expect("orders-get has a split");
+    assert_eq!(split.sticky().to_string(), "consumer");
+    let names: Vec<(&str, u32)> = split
+        .shares()
+        .map(|(u, bp)| (table.upstreams()[u].name.as_str(), bp))
+        .collect();
+    assert_eq!(names, [("orders", 9_000), ("orders-v2", 1_000)]);
+    let side = |r: &RequestContext, consumer: Option<&str>| {
+        table
+            .choose_upstream(m.route, r, consumer, 0.0)
+            .name
+            .clone()
+    };
+    let forced = request(vec![("x-gateway-split", "orders-v2")]);
+    assert_eq!(side(&forced, Some("alice")), "orders-v2");
+    let on_v2 = (0..1_000)
+        .filter(|i| side(&plain, Some(&format!("consumer-{i}"))) == "orders-v2")
+        .count();
+    assert!((60..=140).contains(&on_v2), "{on_v2} of 1000");
+}

@@ -31,6 +31,8 @@ fn document_text(version: &str) -> String {
         timeout_ms: None,
         policies: Vec::new(),
         allow_encoded_separators: false,
+        when: None,
+        split: None,
     };
     let mut routes = vec![
         route(

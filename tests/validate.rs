@@ -3,7 +3,7 @@
 mod common;
 
 use common::{doc, errors};
-use gateway::table::{Problem, RouteTable, Subject, ValidationError, ValidationErrors};
+use gateway::table::{Problem, RouteTable, Subject, ValidationError, ValidationErrors, FORMAT};
 
 #[test]
 fn each_problem_is_reported_with_its_route() {
@@ -162,13 +162,13 @@ fn upstream_problems_name_the_upstream() {
     users.degraded_ms = 5001;
     let orders = d.upstreams.get_mut("orders").unwrap();
     orders.binding = Some("ORDERS".into());
-    d.format = 3;
+    d.format = FORMAT + 1;
     let got = RouteTable::try_from(d).unwrap_err();
     let subject = |s: &str| Subject::Upstream(s.into());
     let want = vec![
         ValidationError {
             subject: Subject::Document,
-            problem: Problem::UnsupportedFormat(3),
+            problem: Problem::UnsupportedFormat(FORMAT + 1),
         },
         ValidationError {
             subject: subject("orders"),

@@ -1,4 +1,4 @@
-//! The admin API under `/__gateway/`: health, routes and versions, behind a bearer token
+//! The admin API under `/__gateway/`: health, routes, versions and stats, behind a bearer token
 //! (`ADMIN_TOKEN`, a secret; `.dev.vars` locally). Never forwarded to an origin.
 
 use wasm_bindgen::JsValue;
@@ -7,9 +7,12 @@ use worker::{Env, Result};
 
 use super::{health, isolate, proxy, routes};
 use crate::access_log::{event, Field};
-use crate::admin::{authorized, AdminRoute, Endpoint, VersionsReport};
+use crate::admin::{authorized, bad_query, AdminRoute, Endpoint, VersionsReport};
+use crate::forward::UrlParts;
 use crate::history::{Activation, VersionRecord, SELECT_ACTIVATIONS, SELECT_VERSIONS};
 use crate::problem::{Answer, GatewayError};
+use crate::stats::report::{report, StatsQuery};
+use crate::stats::sql::{Row, SELECT_STEPS_SINCE};
 use crate::table::{version_key, ACTIVE_KEY};
 
 /// Secret holding the admin bearer token.
@@ -44,6 +47,14 @@ pub async fn serve(
         Endpoint::Health => health_report(env).await,
         Endpoint::Routes => routes_report(env).await,
         Endpoint::Versions => versions_report(env).await,
+        Endpoint::Stats => {
+            let url = req.url();
+            let query = UrlParts::split(&url).and_then(|u| u.query);
+            match StatsQuery::parse(query, js_sys::Date::now() as u64) {
+                Ok(query) => stats_report(env, &query).await,
+                Err(why) => return Ok(proxy::answer(&bad_query(why, request_id))),
+            }
+        }
     };
     match body {
         Ok(body) => json(&body, request_id),
@@ -130,9 +141,30 @@ async fn versions_report(env: &Env) -> std::result::Result<String, String> {
         .map_err(|e| e.to_string())?;
     let report = VersionsReport {
         environment: &config.environment,
-        active_version: activations.first().map(|a| a.version.as_str()),
+        active_version: crate::history::stable_version(&activations),
         versions: &versions,
         activations: &activations,
     };
     serde_json::to_string(&report).map_err(|e| e.to_string())
+}
+
+/// Traffic statistics per version, route and upstream since the query's start, in steps.
+async fn stats_report(env: &Env, query: &StatsQuery) -> std::result::Result<String, String> {
+    let db = env.d1(health::D1_BINDING).map_err(|e| e.to_string())?;
+    let text = |value: &Option<String>| value.as_deref().map_or(JsValue::NULL, JsValue::from);
+    let params = [
+        JsValue::from(query.from_ms as f64),
+        JsValue::from(query.step_ms as f64),
+        text(&query.route),
+        text(&query.version),
+    ];
+    let rows: Vec<Row> = db
+        .prepare(SELECT_STEPS_SINCE)
+        .bind(&params)
+        .map_err(super::worker_error)?
+        .all()
+        .await
+        .and_then(|r| r.results())
+        .map_err(super::worker_error)?;
+    serde_json::to_string(&report(query, &rows)).map_err(|e| e.to_string())
 }

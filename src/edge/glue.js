@@ -12,14 +12,79 @@
 // The policy data — hop-by-hop names (src/headers.rs) and the failure statuses, titles and
 // details (src/problem.rs) — comes from Rust through `configure`; src/edge/tests.rs checks
 // this file against the Rust side.
+//
+// Traffic statistics (src/stats): every response — relayed, or answered by `proxy` or by
+// Rust (`tallyAnswer`) — is counted per window × (version, route, upstream) in nested Maps
+// (no allocation but a key's first in a window); Rust takes the counts with `takeStats` and
+// adds them to D1 in the background. Window length and latency bucket bounds come through
+// `configure`.
 
 let hopByHop = [];
 let failures = null; // {timedOut, failed, tooLarge, bodyNotAllowed}: {status, title, detail}
+let windowMs = 10000; // src/stats WINDOW_MS
+let bounds = []; // src/stats BUCKET_BOUNDS_MS
 
-/** Sets the hop-by-hop header names and the 504/502/413/400 problem texts, once per isolate. */
-export function configure(names, kinds) {
+/** Sets the hop-by-hop header names, the 504/502/413/400 problem texts and the statistics'
+ *  window and bucket bounds (`{windowMs, bounds}`), once per isolate. */
+export function configure(names, kinds, stats) {
   hopByHop = names;
   failures = kinds;
+  windowMs = stats.windowMs;
+  bounds = stats.bounds;
+}
+
+// window start → version → route → upstream → counters, in the column order of
+// `traffic_stats` (src/stats/sql.rs COUNTER_COLUMNS): requests, s1xx…s5xx, gateway_5xx,
+// latency_sum_ms, h0…h10.
+let tallies = new Map();
+let currentStart = -1;
+let current = null; // tallies.get(currentStart)
+
+/** Counts one response. `gateway`: the gateway answered it itself (a 502/503/504 then counts
+ *  as `gateway_5xx`). */
+function tally(version, route, upstream, status, ms, gateway, now) {
+  const start = now - (now % windowMs);
+  if (start !== currentStart) {
+    currentStart = start;
+    current = tallies.get(start);
+    if (current === undefined) tallies.set(start, current = new Map());
+  }
+  let routes = current.get(version);
+  if (routes === undefined) current.set(version, routes = new Map());
+  let upstreams = routes.get(route);
+  if (upstreams === undefined) routes.set(route, upstreams = new Map());
+  let c = upstreams.get(upstream);
+  if (c === undefined) upstreams.set(upstream, c = new Array(8 + bounds.length + 1).fill(0));
+  c[0]++;
+  c[status < 200 ? 1 : status >= 500 ? 5 : Math.floor(status / 100)]++;
+  if (gateway && status >= 502 && status <= 504) c[6]++;
+  c[7] += ms;
+  let b = 0;
+  while (b < bounds.length && ms > bounds[b]) b++;
+  c[8 + b]++;
+}
+
+/** Counts a response Rust answered (src/stats `Outcome`, JSON). */
+export function tallyAnswer(text) {
+  const o = JSON.parse(text);
+  tally(o.version, o.route, o.upstream, o.status, o.duration_ms, true, Date.now());
+}
+
+/** The counts so far, as JSON `[[window start, version, route, upstream, [counters…]], …]`;
+ *  counting starts over. */
+export function takeStats() {
+  const rows = [];
+  for (const [start, versions] of tallies) {
+    for (const [version, routes] of versions) {
+      for (const [route, upstreams] of routes) {
+        for (const [upstream, c] of upstreams) rows.push([start, version, route, upstream, c]);
+      }
+    }
+  }
+  tallies = new Map();
+  currentStart = -1;
+  current = null;
+  return JSON.stringify(rows);
 }
 
 /** Request headers that grant access or that only the gateway sets: never taken from a client. */
@@ -61,11 +126,15 @@ function failure(kind, plan) {
   return answer({ ...kind, request_id: plan.request_id, route_id: plan.route_id, version: plan.version, headers: [] }, plan.response_headers);
 }
 
-/** Completes an access log line whose head Rust rendered (src/access_log.rs `tail`). */
-function log(head, status, started, error, policy) {
+/** Completes the access log line whose head Rust rendered (src/access_log.rs `tail`) and
+ *  counts the response. `gateway`: the gateway answered it itself. */
+function log(plan, status, gateway, error, policy) {
+  const now = Date.now();
+  const ms = Math.max(0, now - plan.started);
   let tail = error === undefined ? '' : `,"error":${JSON.stringify(error)}`;
   if (policy !== undefined) tail += `,"policy":${JSON.stringify(policy)}`;
-  console.log(`${head},"status":${status},"duration_ms":${Math.max(0, Date.now() - started)}${tail}}`);
+  console.log(`${plan.log_head},"status":${status},"duration_ms":${ms}${tail}}`);
+  tally(plan.version, plan.route_id, plan.upstream, status, ms, gateway, now);
 }
 
 /** Deletes hop-by-hop headers: the fixed set, every `proxy-*`, and what `Connection` names.
@@ -205,13 +274,13 @@ export async function proxy(request, env, text) {
   if (request.body !== null && (request.method === 'GET' || request.method === 'HEAD')) {
     // The runtime refuses to send such a request; say so, rather than blame the origin.
     const a = failure(failures.bodyNotAllowed, plan);
-    log(plan.log_head, a.status, plan.started, `${request.method} request with a body: not forwarded`);
+    log(plan, a.status, true, `${request.method} request with a body: not forwarded`);
     return a;
   }
   for (const g of plan.gates ?? []) {
     const stop = await gate(g, env, plan);
     if (stop !== null) {
-      log(plan.log_head, stop.status, plan.started, `rate limit ${g.policy} reached`, g.policy);
+      log(plan, stop.status, true, `rate limit ${g.policy} reached`, g.policy);
       return stop;
     }
   }
@@ -245,13 +314,13 @@ export async function proxy(request, env, text) {
     const why = state.over ? `request body over ${plan.max_body} bytes; origin request aborted`
       : timedOut ? `no response headers within ${plan.timeout_ms} ms` : String(e?.message ?? e);
     const a = failure(kind, plan);
-    log(plan.log_head, a.status, plan.started, why, state.over ? plan.body_policy : undefined);
+    log(plan, a.status, true, why, state.over ? plan.body_policy : undefined);
     return a;
   } finally {
     clearTimeout(timer);
   }
   const relayed = relay(response, plan.request_id, plan.version, plan.response_headers, plan);
-  log(plan.log_head, relayed.status, plan.started);
+  log(plan, relayed.status, false);
   return relayed;
 }
 

@@ -1,5 +1,6 @@
-//! Per-isolate state: the cached route table, its reload bookkeeping, configuration read once
-//! from the environment, and the request id generator.
+//! Per-isolate state: what serves (the release and its route tables), its reload bookkeeping,
+//! configuration read once from the environment, the request id generator, and the shadow
+//! evaluation's tally.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -12,17 +13,21 @@ use crate::health::HealthView;
 use crate::policy::api_key::KeyCache;
 use crate::reload::ReloadState;
 use crate::request_id::RequestIds;
+use crate::rollout::shadow::Tally;
 use crate::table::RouteTable;
+
+use super::routes::Serving;
 
 #[derive(Default)]
 struct Isolate {
-    table: Option<Rc<RouteTable>>,
+    serving: Option<Rc<Serving>>,
     reload: ReloadState,
     health: Rc<HealthView>,
     health_reload: ReloadState,
     ids: Option<RequestIds>,
     config: Option<Rc<Config>>,
     keys: KeyCache,
+    shadow: Tally,
 }
 
 thread_local! {
@@ -66,22 +71,32 @@ fn seeded() -> RequestIds {
     RequestIds::new((word() << 32) ^ word() ^ js_sys::Date::now() as u64)
 }
 
-/// The cached table, if any.
+/// The cached stable table, if any.
 pub fn table() -> Option<Rc<RouteTable>> {
-    ISOLATE.with_borrow(|s| s.table.clone())
+    ISOLATE.with_borrow(|s| s.serving.as_ref().map(|serving| serving.stable.clone()))
+}
+
+/// What serves, if loaded.
+pub fn serving() -> Option<Rc<Serving>> {
+    ISOLATE.with_borrow(|s| s.serving.clone())
 }
 
 /// Runs `f` on the reload bookkeeping.
 pub fn with_reload<T>(f: impl FnOnce(&mut ReloadState, bool) -> T) -> T {
     ISOLATE.with_borrow_mut(|s| {
-        let has_table = s.table.is_some();
+        let has_table = s.serving.is_some();
         f(&mut s.reload, has_table)
     })
 }
 
-/// Installs a newly loaded table.
-pub fn install(table: Rc<RouteTable>) {
-    ISOLATE.with_borrow_mut(|s| s.table = Some(table));
+/// Installs newly loaded tables.
+pub fn install(serving: Rc<Serving>) {
+    ISOLATE.with_borrow_mut(|s| s.serving = Some(serving));
+}
+
+/// Runs `f` on the shadow evaluation's tally.
+pub fn with_shadow<T>(f: impl FnOnce(&mut Tally) -> T) -> T {
+    ISOLATE.with_borrow_mut(|s| f(&mut s.shadow))
 }
 
 /// The current health view (empty until first loaded).

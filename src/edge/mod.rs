@@ -9,6 +9,7 @@
 //! JWT signature, the admin API) hands the rest to the JavaScript event loop.
 
 mod admin;
+mod canary;
 mod deadline;
 mod exchange;
 mod health;
@@ -19,6 +20,7 @@ mod policies;
 mod probe;
 mod proxy;
 mod routes;
+mod stats;
 
 use std::future::Future;
 use std::task::{Context as TaskContext, Poll, Waker};
@@ -36,6 +38,7 @@ use crate::context::{Effects, RequestContext};
 use crate::health::{choose, Choice};
 use crate::policy::{self, cors, Stop};
 use crate::problem::{Answer, GatewayError};
+use crate::rollout::shadow::{compare, Compared};
 use crate::table::{Lookup, RouteTable, Target};
 
 #[event(start)]
@@ -79,6 +82,8 @@ fn settle(future: impl Future<Output = Result<JsValue, JsValue>> + 'static) -> P
 /// request) and [`serve`].
 async fn handle(ex: Exchange) -> Result<JsValue, JsValue> {
     let request = &ex.request;
+    // Traffic statistics: a background flush of this isolate's counts when one is due.
+    stats::flush_if_due(&ex.env, &ex.ctx, &ex.config, request.started_ms);
     if let Some(route) = crate::admin::route(&request.method, request.path()) {
         return admin::serve(&ex.req, &ex.env, route, &request.request_id)
             .await
@@ -86,10 +91,10 @@ async fn handle(ex: Exchange) -> Result<JsValue, JsValue> {
             .map_err(|e| e.to_string().into());
     }
     let cached = routes::cached(&ex.env, &ex.ctx, &ex.config, request.started_ms);
-    let table = match cached {
-        Some(table) => table,
+    let serving = match cached {
+        Some(serving) => serving,
         None => match routes::load_now(&ex.env).await {
-            Some(table) => table,
+            Some(serving) => serving,
             None => {
                 let log = access_log(request, None);
                 let answer = Answer::problem(GatewayError::NoRouteTable, &request.request_id);
@@ -97,17 +102,27 @@ async fn handle(ex: Exchange) -> Result<JsValue, JsValue> {
             }
         },
     };
-    serve(&ex, &table).await
+    let table = serving.table_for(request, isolate::random);
+    serve(&ex, table, serving.shadow.as_deref()).await
 }
 
-/// Routes one request with a loaded table, runs its route's policies, and forwards it or
+/// Routes one request with the table that serves it (and, when a shadow table is evaluated,
+/// counts how it would have routed it), runs its route's policies, and forwards it or
 /// answers it.
-async fn serve(ex: &Exchange, table: &RouteTable) -> Result<JsValue, JsValue> {
+async fn serve(
+    ex: &Exchange,
+    table: &RouteTable,
+    shadow: Option<&RouteTable>,
+) -> Result<JsValue, JsValue> {
     let request = &ex.request;
     let version = table.version.as_str();
     let mut log = access_log(request, Some(version));
     let problem = |error| Answer::problem(error, &request.request_id).on(None, Some(version));
-    let matched = match cors::lookup(table, request) {
+    let lookup = cors::lookup(table, request);
+    if let Some(shadow) = shadow {
+        evaluate_shadow(table, &lookup, shadow, request);
+    }
+    let matched = match lookup {
         Lookup::Found(matched) => matched,
         Lookup::NotFound => {
             let mut answer = problem(GatewayError::NoRoute);
@@ -165,13 +180,23 @@ async fn serve(ex: &Exchange, table: &RouteTable) -> Result<JsValue, JsValue> {
         }
     }
 
-    let destination = match &matched.upstream.target {
+    let upstream = match matched.route.split {
+        Some(_) => table.choose_upstream(
+            matched.route,
+            request,
+            consumer.as_deref(),
+            isolate::random(),
+        ),
+        None => matched.upstream,
+    };
+    log.upstream = Some(&upstream.name);
+    let destination = match &upstream.target {
         Target::Binding(name) => proxy::Destination::Binding(name),
         Target::Origins(origins) => {
             let view = health::current(&ex.env, &ex.ctx, &ex.config, request.started_ms);
             let config = &ex.config;
             let choice = choose(
-                matched.upstream,
+                upstream,
                 origins,
                 &view,
                 request.started_ms,
@@ -194,7 +219,13 @@ async fn serve(ex: &Exchange, table: &RouteTable) -> Result<JsValue, JsValue> {
         proxy::Destination::Origin(url) | proxy::Destination::Binding(url) => url,
     });
     let head = log.head();
-    match proxy::forward(ex, &matched, version, destination, &mut effects, &head) {
+    let target = proxy::Target {
+        matched: &matched,
+        upstream,
+        version,
+        destination,
+    };
+    match proxy::forward(ex, &target, &mut effects, &head) {
         Ok(promise) => Ok(promise.into()),
         Err(cause) => {
             let mut answer = problem(GatewayError::Internal).on(Some(route_id), Some(version));
@@ -208,6 +239,26 @@ async fn serve(ex: &Exchange, table: &RouteTable) -> Result<JsValue, JsValue> {
             ))
         }
     }
+}
+
+/// Looks the request up in the shadow table too and counts whether it would be handled
+/// differently (pure, from memory; flushed with the traffic statistics).
+fn evaluate_shadow(
+    table: &RouteTable,
+    lookup: &Lookup<'_, '_>,
+    shadow: &RouteTable,
+    request: &RequestContext,
+) {
+    let shadow_lookup = cors::lookup(shadow, request);
+    let difference = compare(&Compared {
+        active: table,
+        active_lookup: lookup,
+        shadow,
+        shadow_lookup: &shadow_lookup,
+        path: request.path(),
+    });
+    let versions = (table.version.as_str(), shadow.version.as_str());
+    isolate::with_shadow(|tally| tally.add(versions, &request.method, request.path(), difference));
 }
 
 fn access_log<'a>(request: &'a RequestContext, version: Option<&'a str>) -> AccessLog<'a> {
@@ -225,7 +276,7 @@ fn access_log<'a>(request: &'a RequestContext, version: Option<&'a str>) -> Acce
     }
 }
 
-/// Builds and logs a response the gateway gives itself.
+/// Builds, logs and counts a response the gateway gives itself.
 fn finish(
     answer: &Answer,
     log: &AccessLog<'_>,
@@ -235,6 +286,14 @@ fn finish(
 ) -> JsValue {
     let duration = (js_sys::Date::now() - started).max(0.0) as u64;
     worker::console_log!("{}", log.line(answer.status, duration, error, policy));
+    // Traffic statistics: counted like the responses `glue.js` gives.
+    stats::tally(&crate::stats::Outcome {
+        version: log.route_version.unwrap_or(""),
+        route: log.route_id.unwrap_or(""),
+        upstream: log.upstream.unwrap_or(""),
+        status: answer.status,
+        duration_ms: duration,
+    });
     proxy::answer(answer).into()
 }
 

@@ -1,6 +1,8 @@
 //! The scheduled health check: probe every origin of the active table (at most six at a
 //! time, each within its timeout of at most 5 s), classify, store one snapshot per origin in
-//! one D1 batch, and prune old snapshots.
+//! one D1 batch, and prune old snapshots. The same run flushes this isolate's traffic
+//! statistics and prunes old ones (`stats::scheduled`), then judges a running canary
+//! (`canary::evaluate`).
 
 use futures_util::StreamExt;
 use wasm_bindgen::{JsCast, JsValue};
@@ -27,6 +29,12 @@ async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
             "{}",
             event("health_probe_error", &[("error", Field::Str(&e))])
         );
+    }
+    super::stats::scheduled(&env).await;
+    // After the flush, so that this isolate's latest counts are judged too.
+    let environment = isolate::config(&env).environment.clone();
+    if let Err(e) = super::canary::evaluate(&env, &environment).await {
+        worker::console_error!("{}", event("canary_error", &[("error", Field::Str(&e))]));
     }
 }
 

@@ -11,11 +11,11 @@ use crate::context::{Effects, HeaderOp};
 use crate::forward::{origin_url, Failure, Plan};
 use crate::headers::HOP_BY_HOP;
 use crate::problem::{Answer, GatewayError};
-use crate::table::RouteMatch;
+use crate::table::{RouteMatch, Upstream};
 
 #[wasm_bindgen(module = "/src/edge/glue.js")]
 extern "C" {
-    fn configure(names: js_sys::Array, failures: JsValue);
+    fn configure(names: js_sys::Array, failures: JsValue, stats: JsValue);
     #[wasm_bindgen(js_name = answer)]
     fn answer_js(answer: &str) -> Response;
     #[wasm_bindgen(js_name = proxy)]
@@ -52,9 +52,9 @@ pub(super) fn failure_kind(error: GatewayError) -> JsValue {
     kind.into()
 }
 
-/// Hands the header policy and the texts of the failures `proxy` answers itself (504, 502,
-/// 413, 400) to the JavaScript side; once per isolate. `glue.js` tells a timeout from a
-/// failure as the two [`Failure`]s.
+/// Hands the header policy, the texts of the failures `proxy` answers itself (504, 502,
+/// 413, 400) and the statistics' window and latency bucket bounds to the JavaScript side;
+/// once per isolate. `glue.js` tells a timeout from a failure as the two [`Failure`]s.
 pub fn init() {
     let names = HOP_BY_HOP.iter().map(|h| JsValue::from_str(h)).collect();
     let failures = js_sys::Object::new();
@@ -66,7 +66,22 @@ pub fn init() {
     ] {
         js_sys::Reflect::set(&failures, &key.into(), &failure_kind(error)).expect("plain object");
     }
-    configure(names, failures.into());
+    configure(names, failures.into(), stats_settings());
+}
+
+/// `{windowMs, bounds}` for `glue.js`' tallies, from [`crate::stats`].
+fn stats_settings() -> JsValue {
+    let settings = js_sys::Object::new();
+    let bounds: js_sys::Array = crate::stats::BUCKET_BOUNDS_MS
+        .iter()
+        .map(|&ms| JsValue::from(ms as f64))
+        .collect();
+    let set = |k: &str, v: JsValue| {
+        js_sys::Reflect::set(&settings, &k.into(), &v).expect("plain object");
+    };
+    set("windowMs", JsValue::from(crate::stats::WINDOW_MS as f64));
+    set("bounds", bounds.into());
+    settings.into()
 }
 
 /// The response for an answer the gateway gives itself.
@@ -83,17 +98,34 @@ pub enum Destination<'t> {
     Binding(&'t str),
 }
 
+/// Where a routed request goes: its route match, the upstream chosen (a split may pick
+/// another than the route's own), the serving table's version and the origin or binding.
+pub struct Target<'a, 't, 'p> {
+    /// The route that matched, with its captures.
+    pub matched: &'a RouteMatch<'t, 'p>,
+    /// The upstream the request goes to.
+    pub upstream: &'t Upstream,
+    /// The version of the table that routed it.
+    pub version: &'a str,
+    /// The origin (or binding) chosen.
+    pub destination: Destination<'t>,
+}
+
 /// Starts forwarding the request and returns the promise of the client's response (which
 /// also writes the access log line from `log_head`). `Err` when the request cannot even be
 /// sent (a missing binding or Access secret), with the cause for the log.
 pub fn forward(
     ex: &Exchange,
-    matched: &RouteMatch<'_, '_>,
-    version: &str,
-    destination: Destination<'_>,
+    target: &Target<'_, '_, '_>,
     effects: &mut Effects,
     log_head: &str,
 ) -> Result<js_sys::Promise, String> {
+    let Target {
+        matched,
+        upstream,
+        version,
+        destination,
+    } = *target;
     let request = &ex.request;
     let path = match &matched.route.rewrite {
         Some(rewrite) => rewrite.apply(request.path(), |name| matched.params.get(name)),
@@ -106,11 +138,11 @@ pub fn forward(
                 .service(name)
                 .map_err(|e| format!("service binding {name}: {e}"))?;
             // A service binding ignores the host; name the upstream for the origin's logs.
-            let base = format!("https://{}", matched.upstream.name);
+            let base = format!("https://{}", upstream.name);
             (origin_url(&base, &path, request.query()), Some(name))
         }
     };
-    if let Some(access) = &matched.upstream.access_secrets {
+    if let Some(access) = &upstream.access_secrets {
         let secret = |name: &str| {
             ex.env
                 .secret(name)
@@ -137,6 +169,7 @@ pub fn forward(
         request_id: &request.request_id,
         route_id: &matched.route.id,
         version,
+        upstream: &upstream.name,
         proto: request.scheme(),
         host: request.host(),
         request_headers: &effects.request_ops,

@@ -1,8 +1,10 @@
-//! The route table cache: the first request of an isolate loads the table from KV; later
-//! requests are served from memory while a background task (`waitUntil`) follows the active
-//! pointer. A missing, corrupt or invalid document never replaces a good table, and a KV
-//! that fails or is slow (`ROUTES_LOAD_TIMEOUT_MS`) leaves the table as it is: a first load
-//! that fails answers 503, a refresh that fails keeps serving the last good table.
+//! The route table cache: the first request of an isolate loads what serves from KV — the
+//! release (`routes/active`, and `routes/release` when it is current) and the tables it names
+//! (stable, canary candidate, shadow); later requests are served from memory while a
+//! background task (`waitUntil`) follows the pointers. A missing, corrupt or invalid document
+//! never replaces good tables, and a KV that fails or is slow (`ROUTES_LOAD_TIMEOUT_MS`) leaves
+//! them as they are: a first load that fails answers 503, a refresh that fails keeps serving
+//! the last good tables.
 
 use std::rc::Rc;
 
@@ -11,22 +13,56 @@ use worker::{Context, Env};
 use super::deadline::within;
 use super::isolate::{self, Config};
 use crate::access_log::{event, Field};
-use crate::reload::{follow_pointer, PointerDecision, Reload};
+use crate::context::RequestContext;
+use crate::reload::Reload;
+use crate::rollout::release::{Release, Side, RELEASE_KEY};
 use crate::table::{version_key, RouteDocument, RouteTable, ACTIVE_KEY};
+
+/// What serves an isolate's requests: the release and the tables it names.
+#[derive(Debug)]
+pub struct Serving {
+    /// Which versions serve.
+    pub release: Release,
+    /// The stable table (every request a canary does not take).
+    pub stable: Rc<RouteTable>,
+    /// The canary candidate's table, if a canary runs.
+    pub candidate: Option<Rc<RouteTable>>,
+    /// The shadow table, if one is evaluated.
+    pub shadow: Option<Rc<RouteTable>>,
+}
+
+impl Serving {
+    /// The table that serves `request`: the candidate for its sticky share, else the stable.
+    /// `random` is only called for a request without a sticky key during a canary.
+    pub fn table_for(&self, request: &RequestContext, random: impl FnOnce() -> f64) -> &RouteTable {
+        match &self.candidate {
+            Some(candidate) if self.release.pick(request, random()) == Side::Candidate => candidate,
+            _ => &self.stable,
+        }
+    }
+
+    /// The loaded table of `version`, if any of the three is it.
+    fn loaded(&self, version: &str) -> Option<Rc<RouteTable>> {
+        [
+            Some(&self.stable),
+            self.candidate.as_ref(),
+            self.shadow.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+        .find(|t| t.version == version)
+        .cloned()
+    }
+}
 
 /// KV binding that holds route tables.
 pub const KV_BINDING: &str = "ROUTES";
 /// Edge cache TTL for immutable version documents, in seconds.
 const VERSION_CACHE_TTL_S: u64 = 86_400;
 
-/// The cached table, scheduling a background refresh when one is due; `None` when this
-/// isolate has no table yet and the caller must [`load_now`]. Never waits.
-pub fn cached(
-    env: &Env,
-    ctx: &Context,
-    config: &Rc<Config>,
-    now_ms: f64,
-) -> Option<Rc<RouteTable>> {
+/// What serves, scheduling a background refresh when one is due; `None` when this isolate
+/// has no table yet and the caller must [`load_now`]. Never waits.
+pub fn cached(env: &Env, ctx: &Context, config: &Rc<Config>, now_ms: f64) -> Option<Rc<Serving>> {
     let decision = isolate::with_reload(|state, has_table| {
         let decision = state.decide(has_table, now_ms, config.refresh_ms);
         if decision == Reload::ServeAndRefresh {
@@ -39,38 +75,57 @@ pub fn cached(
         Reload::Serve => {}
         Reload::ServeAndRefresh => ctx.wait_until(refresh(env.clone(), config.clone())),
     }
-    isolate::table()
+    isolate::serving()
 }
 
-/// Loads the active table for an isolate that has none (its first requests only).
-pub async fn load_now(env: &Env) -> Option<Rc<RouteTable>> {
+/// Loads what serves for an isolate that has nothing yet (its first requests only).
+pub async fn load_now(env: &Env) -> Option<Rc<Serving>> {
     refresh(env.clone(), isolate::config(env)).await;
-    isolate::table()
+    isolate::serving()
 }
 
-/// Reads the active pointer and, if it moved, the new document; installs it if valid.
+/// Reads the pointers and, if they moved, the new documents; installs them if valid.
 async fn refresh(env: Env, config: Rc<Config>) {
-    let loaded = isolate::table();
-    let outcome = load(&env, &config, loaded.as_deref().map(|t| t.version.as_str())).await;
+    let loaded = isolate::serving();
+    let outcome = load(&env, &config, loaded.as_deref()).await;
     isolate::with_reload(|state, _| state.checked(js_sys::Date::now()));
     match outcome {
-        Ok(Some(table)) => {
+        Ok(Some((serving, ignored))) => {
             let previous = loaded
                 .as_deref()
-                .map_or(Field::Null, |t| Field::Str(&t.version));
+                .map_or(Field::Null, |s| Field::Str(&s.stable.version));
+            let release = &serving.release;
+            let candidate = release.candidate.as_ref();
+            let percent = candidate.map_or(String::new(), |c| c.percent.to_string());
             let fields = [
-                ("version", Field::Str(&table.version)),
+                ("version", Field::Str(&serving.stable.version)),
                 ("previous", previous),
-                ("routes", Field::Num(table.routes().len() as u64)),
+                ("routes", Field::Num(serving.stable.routes().len() as u64)),
+                (
+                    "candidate",
+                    candidate.map_or(Field::Null, |c| Field::Str(&c.version)),
+                ),
+                (
+                    "percent",
+                    candidate.map_or(Field::Null, |_| Field::Raw(&percent)),
+                ),
+                (
+                    "shadow",
+                    release.shadow.as_deref().map_or(Field::Null, Field::Str),
+                ),
+                (
+                    "release_ignored",
+                    ignored.as_deref().map_or(Field::Null, Field::Str),
+                ),
             ];
             worker::console_log!("{}", event("route_table_loaded", &fields));
-            isolate::install(Rc::new(table));
+            isolate::install(Rc::new(serving));
         }
         Ok(None) => {}
         Err(error) => {
             let serving = loaded
                 .as_deref()
-                .map_or(Field::Null, |t| Field::Str(&t.version));
+                .map_or(Field::Null, |s| Field::Str(&s.stable.version));
             let fields = [("error", Field::Str(&error)), ("serving", serving)];
             worker::console_error!("{}", event("route_table_error", &fields));
         }
@@ -83,47 +138,78 @@ pub async fn active(env: &Env, config: &Config) -> Result<Rc<RouteTable>, String
     if let Some(table) = isolate::table() {
         return Ok(table);
     }
-    let table = Rc::new(
-        load(env, config, None)
-            .await?
-            .ok_or("no active route table")?,
-    );
-    isolate::install(table.clone());
+    let (serving, _) = load(env, config, None)
+        .await?
+        .ok_or("no active route table")?;
+    let table = serving.stable.clone();
+    isolate::install(Rc::new(serving));
     Ok(table)
 }
 
-/// `Ok(None)` when the active version is already loaded. KV gets `ROUTES_LOAD_TIMEOUT_MS`
-/// for both reads together: a slow store fails like an unavailable one.
+/// `Ok(None)` when what serves is already loaded; with the new [`Serving`], why
+/// `routes/release` was ignored, if it was. KV gets `ROUTES_LOAD_TIMEOUT_MS` for every read
+/// together: a slow store fails like an unavailable one.
 async fn load(
     env: &Env,
     config: &Config,
-    loaded: Option<&str>,
-) -> Result<Option<RouteTable>, String> {
+    loaded: Option<&Serving>,
+) -> Result<Option<(Serving, Option<String>)>, String> {
     let ms = config.load_timeout_ms;
     within(ms, read(env, config, loaded))
         .await
         .unwrap_or_else(|| Err(format!("no answer from KV within {ms} ms")))
 }
 
+/// Reads both pointers at once; then each table the release names that is not loaded yet.
 async fn read(
     env: &Env,
     config: &Config,
-    loaded: Option<&str>,
-) -> Result<Option<RouteTable>, String> {
+    loaded: Option<&Serving>,
+) -> Result<Option<(Serving, Option<String>)>, String> {
     let kv = env
         .kv(KV_BINDING)
         .map_err(|e| format!("KV binding {KV_BINDING}: {e}"))?;
-    let pointer = kv
-        .get(ACTIVE_KEY)
-        .text()
-        .await
-        .map_err(|e| format!("reading {ACTIVE_KEY}: {e}"))?;
-    let version = match follow_pointer(loaded, pointer.as_deref()) {
-        PointerDecision::Unchanged => return Ok(None),
-        PointerDecision::Missing => return Err(format!("{ACTIVE_KEY} is missing or empty")),
-        PointerDecision::Fetch(version) => version,
+    let (active, release) =
+        futures_util::future::join(kv.get(ACTIVE_KEY).text(), kv.get(RELEASE_KEY).text()).await;
+    let active = active.map_err(|e| format!("reading {ACTIVE_KEY}: {e}"))?;
+    let release = release.map_err(|e| format!("reading {RELEASE_KEY}: {e}"))?;
+    let effective = Release::effective(active.as_deref(), release.as_deref())?;
+    let release = effective.release;
+    if loaded.is_some_and(|s| s.release == release) {
+        return Ok(None);
+    }
+    let kv = &kv;
+    let table = |version: String| async move {
+        match loaded.and_then(|s| s.loaded(&version)) {
+            Some(table) => Ok(table),
+            None => document(kv, config, &version).await.map(Rc::new),
+        }
     };
-    let key = version_key(&version);
+    let stable = table(release.stable.clone()).await?;
+    let candidate = match &release.candidate {
+        Some(c) => Some(table(c.version.clone()).await?),
+        None => None,
+    };
+    let shadow = match &release.shadow {
+        Some(version) => Some(table(version.clone()).await?),
+        None => None,
+    };
+    let serving = Serving {
+        release,
+        stable,
+        candidate,
+        shadow,
+    };
+    Ok(Some((serving, effective.ignored)))
+}
+
+/// Reads and validates the document of `version`.
+async fn document(
+    kv: &worker::kv::KvStore,
+    config: &Config,
+    version: &str,
+) -> Result<RouteTable, String> {
+    let key = version_key(version);
     let text = kv
         .get(&key)
         .cache_ttl(VERSION_CACHE_TTL_S)
@@ -142,7 +228,5 @@ async fn read(
             doc.environment, config.environment
         ));
     }
-    RouteTable::try_from(doc)
-        .map(Some)
-        .map_err(|errors| format!("{key} is invalid: {errors}"))
+    RouteTable::try_from(doc).map_err(|errors| format!("{key} is invalid: {errors}"))
 }

@@ -8,8 +8,11 @@ use wasm_bindgen_test::wasm_bindgen_test;
 use worker::web_sys::{Headers, Response, ResponseInit};
 
 use super::proxy::{self, relay, strip_hop_by_hop};
+use super::stats::{take_stats, tally};
 use crate::context::HeaderOp;
 use crate::problem::{Answer, GatewayError};
+use crate::stats::sql::parse_taken;
+use crate::stats::{Outcome, Totals, BUCKET_BOUNDS_MS, WINDOW_MS};
 
 fn headers(pairs: &[(&str, &str)]) -> Headers {
     let h = Headers::new().unwrap();
@@ -174,4 +177,51 @@ fn failure_kinds_come_from_the_rust_mapping() {
         assert_eq!(get("title").as_string().as_deref(), Some(error.title()));
         assert_eq!(get("detail").as_string().as_deref(), Some(error.detail()));
     }
+}
+
+#[wasm_bindgen_test]
+fn tallies_in_glue_js_count_as_the_rust_counters_do() {
+    proxy::init();
+    let _ = take_stats();
+    // Every status class, and durations on and just above every bucket bound.
+    let mut want = Totals::default();
+    let durations = BUCKET_BOUNDS_MS.iter().flat_map(|&b| [b, b + 1]);
+    for duration_ms in std::iter::once(0).chain(durations) {
+        for status in [101, 200, 204, 302, 404, 429, 500, 502, 503, 504] {
+            let outcome = Outcome {
+                version: "v1",
+                route: "orders-get",
+                upstream: "orders",
+                status,
+                duration_ms,
+            };
+            tally(&outcome);
+            want.record(status, duration_ms, true);
+        }
+    }
+    tally(&Outcome {
+        version: "",
+        route: "",
+        upstream: "",
+        status: 503,
+        duration_ms: 1,
+    });
+    let rows = parse_taken(&take_stats()).unwrap();
+    assert!(rows.iter().all(|r| r.window_start % WINDOW_MS == 0));
+    let sum = |version: &str| -> Totals {
+        rows.iter()
+            .filter(|r| r.version == version)
+            .map(|r| &r.totals)
+            .sum()
+    };
+    assert_eq!(sum("v1"), want);
+    let unrouted = rows.iter().find(|r| r.version.is_empty()).unwrap();
+    assert_eq!(
+        (unrouted.route.as_str(), unrouted.upstream.as_str()),
+        ("", "")
+    );
+    let mut one = Totals::default();
+    one.record(503, 1, true);
+    assert_eq!(sum(""), one);
+    assert_eq!(take_stats(), "[]", "taking the counts starts over");
 }

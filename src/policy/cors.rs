@@ -9,7 +9,7 @@ use super::{is_header_name, Check, Exchange, Phase, Policy, Rejection, Spec, Ver
 use crate::context::{HeaderOp, RequestContext};
 use crate::problem::GatewayError;
 use crate::table::METHODS;
-use crate::table::{Lookup, RouteTable};
+use crate::table::{Lookup, Route, RouteTable};
 
 /// The longest preflight cache time browsers honour (Firefox: 24 h).
 pub const MAX_AGE_MAX_S: u64 = 86_400;
@@ -291,24 +291,30 @@ impl Check for Cors {
 
 /// Looks a request up in `table`, treating a CORS preflight as the request it announces: a
 /// preflight for a route with a CORS policy goes to that route (whatever methods it lists),
-/// so the policy answers it; any other `OPTIONS` request is routed as itself.
+/// so the policy answers it; any other `OPTIONS` request is routed as itself. A preflight
+/// carries none of the request's own headers or cookies, so when no route with a CORS policy
+/// has conditions that hold for the preflight itself, the first such route whatever its
+/// conditions answers it.
 pub fn lookup<'t, 'p>(table: &'t RouteTable, request: &'p RequestContext) -> Lookup<'t, 'p> {
     if request.method == "OPTIONS" && request.header("origin").is_some() {
         if let Some(asked) = request.header("access-control-request-method") {
-            let found = table.lookup(request.host(), asked.trim(), request.path());
-            if let Lookup::Found(m) = found {
-                let has_cors = m
-                    .route
+            let has_cors = |route: &Route| {
+                route
                     .policies
                     .iter()
-                    .any(|&i| matches!(table.policies()[i].policy, Policy::Cors(_)));
-                if has_cors {
-                    return Lookup::Found(m);
-                }
+                    .any(|&i| matches!(table.policies()[i].policy, Policy::Cors(_)))
+            };
+            let (host, asked, path) = (request.host(), asked.trim(), request.path());
+            let found = table.lookup_where(host, asked, path, |r| has_cors(r) && r.serves(request));
+            if let Lookup::Found(m) = found {
+                return Lookup::Found(m);
+            }
+            if let Lookup::Found(m) = table.lookup_where(host, asked, path, has_cors) {
+                return Lookup::Found(m);
             }
         }
     }
-    table.lookup(request.host(), &request.method, request.path())
+    table.lookup_request(request)
 }
 
 /// The CORS response headers of the table's default policies for a request no route serves

@@ -1,5 +1,5 @@
-//! The route table wire format: the JSON document the worker reads from KV (format 2; format 1
-//! — a table without policies — is still read).
+//! The route table wire format: the JSON document the worker reads from KV (format 3; formats 1
+//! — a table without policies — and 2 — without conditions or splits — are still read).
 //!
 //! `gatewayctl` compiles `routes.toml` into this document for one environment; the worker and
 //! the CLI both turn it into a [`RouteTable`](super::RouteTable) with the same validation.
@@ -11,9 +11,14 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::policy::PolicySpec;
+use crate::rollout::split::SplitSpec;
+use crate::rollout::when::WhenSpec;
 
-/// The newest document format this build reads and writes (2: policies).
-pub const FORMAT: u32 = 2;
+/// The newest document format this build reads and writes (2: policies; 3: routes' `when`
+/// and `split`).
+pub const FORMAT: u32 = 3;
+/// The format that added policies.
+pub const POLICIES_FORMAT: u32 = 2;
 /// The oldest format this build still reads (1: no policies). `gatewayctl` writes a table
 /// without policies as format 1, so workers of the previous release can still read it.
 pub const MIN_FORMAT: u32 = 1;
@@ -22,7 +27,8 @@ pub const MIN_FORMAT: u32 = 1;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RouteDocument {
-    /// Wire format version; must equal [`FORMAT`].
+    /// Wire format version: [`MIN_FORMAT`] to [`FORMAT`], and at least what
+    /// [`needed_format`](Self::needed_format) says.
     pub format: u32,
     /// Version id, unique per publish (e.g. `20261122T031500Z-3f2a9c1b`).
     pub version: String,
@@ -45,16 +51,23 @@ pub struct RouteDocument {
 }
 
 impl RouteDocument {
-    /// The oldest format that can express this document.
+    /// The oldest format that can express this document: 3 with conditions or splits, 2 with
+    /// policies, else 1.
     pub fn needed_format(&self) -> u32 {
+        let rollout = self
+            .routes
+            .iter()
+            .any(|r| r.when.is_some() || r.split.is_some());
         let policies = !self.policies.is_empty()
             || !self.default_policies.is_empty()
             || self
                 .routes
                 .iter()
                 .any(|r| !r.policies.is_empty() || r.allow_encoded_separators);
-        if policies {
+        if rollout {
             FORMAT
+        } else if policies {
+            POLICIES_FORMAT
         } else {
             MIN_FORMAT
         }
@@ -234,6 +247,14 @@ pub struct RouteSpec {
     /// with 400 by default: an origin framework might decode and normalise them) (format 2).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub allow_encoded_separators: bool,
+    /// Conditions a request must meet for this route to serve it (format 3); several routes
+    /// may then share a host, path and method. Boxed, as are splits: most routes have
+    /// neither, and a document of 10,000 routes is held beside the table while it loads.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub when: Option<Box<WhenSpec>>,
+    /// A sticky share of the route's requests sent to other upstreams (format 3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub split: Option<Box<SplitSpec>>,
 }
 
 /// A path rewrite: either strip a literal prefix or build the path from a template.

@@ -1,8 +1,9 @@
-//! The validated route table and its lookup: host, then path (matchit), then method.
+//! The validated route table and its lookup: host, then path (matchit), then method, then the
+//! routes' conditions.
 //!
 //! A [`RouteTable`] is only ever built by validation ([`RouteTable::try_from`] a
 //! [`RouteDocument`]), so every route in it names an existing upstream, has a path matchit
-//! accepted and a timeout within bounds.
+//! accepted and a timeout within bounds, and no two routes can both serve one request.
 
 pub mod document;
 mod methods;
@@ -10,7 +11,7 @@ mod router;
 pub mod source;
 mod validate;
 
-pub use document::{version_key, ACTIVE_KEY, FORMAT, MIN_FORMAT};
+pub use document::{version_key, ACTIVE_KEY, FORMAT, MIN_FORMAT, POLICIES_FORMAT};
 pub use document::{
     AccessSecrets, AllUnhealthy, OriginSpec, RewriteSpec, RouteDocument, RouteSpec, UpstreamSpec,
 };
@@ -22,9 +23,12 @@ pub use validate::{
 
 use std::sync::Arc;
 
+use crate::context::RequestContext;
 use crate::policy::NamedPolicy;
 use crate::rewrite::Rewrite;
-use router::{PathRouter, NO_ROUTE};
+use crate::rollout::split::Split;
+use crate::rollout::when::When;
+use router::PathRouter;
 
 /// A validated, ready-to-match route table.
 #[derive(Debug)]
@@ -114,6 +118,18 @@ pub struct Route {
     pub policies: Arc<[usize]>,
     /// Whether captures may hold encoded separators ([`RouteMatch::encoded_separator`]).
     pub allow_encoded_separators: bool,
+    /// The conditions a request must meet for this route to serve it, if any.
+    pub when: Option<Arc<When>>,
+    /// The share of its requests sent to other upstreams, if any
+    /// ([`RouteTable::choose_upstream`]).
+    pub split: Option<Arc<Split>>,
+}
+
+impl Route {
+    /// Whether the route's conditions hold for `request` (always, for a route without any).
+    pub fn serves(&self, request: &RequestContext) -> bool {
+        self.when.as_ref().is_none_or(|w| w.holds(request))
+    }
 }
 
 /// The result of looking a request up in the table.
@@ -121,9 +137,10 @@ pub struct Route {
 pub enum Lookup<'t, 'p> {
     /// A route serves this request.
     Found(RouteMatch<'t, 'p>),
-    /// No route has this path (for this host).
+    /// No route has this path (for this host), or none whose conditions hold.
     NotFound,
-    /// The path is routed, but not for this method; `allow` is the `Allow` header value.
+    /// The path is routed, but not for this method (no route has it, whatever its
+    /// conditions); `allow` is the `Allow` header value.
     MethodNotAllowed {
         /// Comma-separated methods the path accepts.
         allow: &'t str,
@@ -135,7 +152,7 @@ pub enum Lookup<'t, 'p> {
 pub struct RouteMatch<'t, 'p> {
     /// The route that matched.
     pub route: &'t Route,
-    /// The route's upstream.
+    /// The route's own upstream (a split may choose another: [`RouteTable::choose_upstream`]).
     pub upstream: &'t Upstream,
     /// Captured path parameters, still percent-encoded as received.
     pub params: matchit::Params<'t, 'p>,
@@ -171,8 +188,30 @@ pub fn has_encoded_separator(value: &str) -> bool {
 }
 
 impl RouteTable {
-    /// Finds the route for a request. `host` may carry a port; `path` is the raw URL path.
+    /// Finds the route for a request, evaluating the routes' conditions against it.
+    pub fn lookup_request<'t, 'p>(&'t self, request: &'p RequestContext) -> Lookup<'t, 'p> {
+        self.lookup_where(request.host(), &request.method, request.path(), |route| {
+            route.serves(request)
+        })
+    }
+
+    /// Finds the route for a request known only by host, method and path: routes with
+    /// conditions never match. `host` may carry a port; `path` is the raw URL path.
     pub fn lookup<'t, 'p>(&'t self, host: &str, method: &str, path: &'p str) -> Lookup<'t, 'p> {
+        self.lookup_where(host, method, path, |route| route.when.is_none())
+    }
+
+    /// Finds the first route for host, method and path that `accept`s: the routes of a
+    /// method are tried with conditions first, in table order, then the one without. `HEAD`
+    /// falls back to the `GET` routes. Nothing accepted: 404, or 405 when no route at all
+    /// has the method.
+    pub fn lookup_where<'t, 'p>(
+        &'t self,
+        host: &str,
+        method: &str,
+        path: &'p str,
+        accept: impl Fn(&Route) -> bool,
+    ) -> Lookup<'t, 'p> {
         let host = strip_port(host);
         let host_router = self
             .by_host
@@ -192,27 +231,45 @@ impl RouteTable {
             return Lookup::NotFound;
         };
         let slot = &router.slots[*matched.value];
-        let route_for = |wanted: &str| {
-            methods::method_index(wanted)
-                .map(|m| slot.routes[m])
-                .filter(|&i| i != NO_ROUTE)
+        let mut routed = false;
+        let mut route_for = |wanted: &str| {
+            let candidates =
+                methods::method_index(wanted).map_or(&[][..], |m| router.routes(slot, m));
+            routed |= !candidates.is_empty();
+            candidates
+                .iter()
+                .map(|&i| &self.routes[i as usize])
+                .find(|route| accept(route))
         };
-        let index = route_for(method).or_else(|| {
-            // HEAD is served by the GET route, as every HTTP server does.
-            (method == "HEAD").then(|| route_for("GET")).flatten()
-        });
-        match index {
-            Some(i) => {
-                let route = &self.routes[i as usize];
-                Lookup::Found(RouteMatch {
-                    route,
-                    upstream: &self.upstreams[route.upstream],
-                    params: matched.params,
-                })
-            }
+        // HEAD is served by the GET route, as every HTTP server does.
+        let route =
+            route_for(method).or_else(|| (method == "HEAD").then(|| route_for("GET")).flatten());
+        match route {
+            Some(route) => Lookup::Found(RouteMatch {
+                route,
+                upstream: &self.upstreams[route.upstream],
+                params: matched.params,
+            }),
+            None if routed => Lookup::NotFound,
             None => Lookup::MethodNotAllowed {
                 allow: &self.allows[usize::from(slot.allow)],
             },
+        }
+    }
+
+    /// The upstream that serves `request` on `route`: its own, or the one its split chooses
+    /// (sticky by the split's key, else the client IP, else `random` in `[0, 1)`; the
+    /// override header wins). `consumer` is who authentication established, if anyone.
+    pub fn choose_upstream(
+        &self,
+        route: &Route,
+        request: &RequestContext,
+        consumer: Option<&str>,
+        random: f64,
+    ) -> &Upstream {
+        match &route.split {
+            Some(split) => &self.upstreams[split.choose_for(request, consumer, random)],
+            None => self.upstream_of(route),
         }
     }
 

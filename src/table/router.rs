@@ -1,32 +1,52 @@
 //! The table's matchers: per host, a matchit router from path pattern to a slot holding the
-//! route that serves each method; built (with the method-overlap and path-conflict checks)
-//! from the validated routes.
+//! routes that serve each method; built (with the method-overlap, ambiguity and path-conflict
+//! checks) from the validated routes.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use super::methods::method_index;
 use super::validate::{Problem, Report, Subject};
 use super::{Route, METHODS};
+use crate::rollout::when::disjoint;
 
 /// One host's paths: matchit maps a path to an index into `slots`.
 #[derive(Debug, Default)]
 pub(super) struct PathRouter {
     pub(super) matcher: matchit::Router<usize>,
     pub(super) slots: Vec<Slot>,
+    /// The routes of each method that more than one route serves on a path: those with
+    /// conditions in table order, then the one without (if any). Slots refer to them with
+    /// [`CHAIN`]; slots with the same list share it.
+    chains: Vec<Box<[u32]>>,
 }
 
 /// All routes that share one (host, path) pattern, keyed by method.
 #[derive(Debug)]
 pub(super) struct Slot {
-    /// The index of the route serving each of [`METHODS`], or [`NO_ROUTE`]; a route that
-    /// lists no methods fills every entry.
-    pub(super) routes: [u32; METHODS.len()],
+    /// For each of [`METHODS`]: the index of the only route serving it, [`CHAIN`] and the
+    /// index of a chain of routes, or [`NO_ROUTE`]; a route that lists no methods fills every
+    /// entry.
+    routes: [u32; METHODS.len()],
     /// The index of the `Allow` header value (for a 405) in the table's list of them.
     pub(super) allow: u8,
 }
 
 /// A method the slot's path has no route for.
-pub(super) const NO_ROUTE: u32 = u32::MAX;
+const NO_ROUTE: u32 = u32::MAX;
+/// Marks a slot entry that is the index of a chain, not of a route.
+const CHAIN: u32 = 1 << 31;
+
+impl PathRouter {
+    /// The routes serving method `m` (an index into [`METHODS`]) on `slot`, in the order they
+    /// are tried.
+    pub(super) fn routes<'s>(&'s self, slot: &'s Slot, m: usize) -> &'s [u32] {
+        match slot.routes[m] {
+            NO_ROUTE => &[],
+            entry if entry & CHAIN != 0 => &self.chains[(entry & !CHAIN) as usize],
+            _ => std::slice::from_ref(&slot.routes[m]),
+        }
+    }
+}
 
 /// The routers: per host, then for any host, and the distinct `Allow` values their slots
 /// refer to.
@@ -36,11 +56,14 @@ pub(super) struct Routers {
     pub(super) allows: Vec<String>,
 }
 
-/// Groups routes by (host, path), checks method overlaps, and inserts each path into matchit.
-/// `written` holds the methods as written of the routes whose list has a problem.
+/// Groups routes by (host, path), checks method overlaps (between routes without conditions)
+/// and ambiguity (between routes with conditions), and inserts each path into matchit.
+/// `written` holds the methods as written of the routes whose list has a problem;
+/// `bad_when`, the routes whose conditions did not validate (left out of the method checks).
 pub(super) fn routers(
     routes: &[Route],
     written: &HashMap<usize, Vec<String>>,
+    bad_when: &HashSet<usize>,
     report: &mut Report,
 ) -> Routers {
     let mut by_host: Vec<(String, Building)> = Vec::new();
@@ -68,11 +91,18 @@ pub(super) fn routers(
                 slot
             }
         };
+        if bad_when.contains(&i) {
+            continue;
+        }
         let methods: Vec<&str> = match written.get(&i) {
             Some(list) => list.iter().map(String::as_str).collect(),
             None if route.methods.is_empty() => vec![EVERY],
             None => route.methods.iter().collect(),
         };
+        if route.when.is_some() {
+            router.add_conditional(slot, &methods, i, routes, &subject(), report);
+            continue;
+        }
         for m in methods {
             match router.overlap(slot, m) {
                 // A method listed twice in one route is reported once, on the route.
@@ -120,12 +150,15 @@ struct Building<'r> {
 
 /// A slot while it is built: which route has each method.
 struct Pending {
-    /// The route of each of [`METHODS`], or [`NO_ROUTE`].
+    /// The route without conditions of each of [`METHODS`], or [`NO_ROUTE`].
     routes: [u32; METHODS.len()],
-    /// The route that lists no methods, if one holds the path (it is then the only one).
+    /// The route without conditions that lists no methods, if one holds the path (it is then
+    /// the only one without conditions).
     every: u32,
-    /// The first route added: a route that lists no methods overlaps it.
+    /// The first route without conditions added: a route that lists no methods overlaps it.
     first: u32,
+    /// The routes with conditions, in table order, each with its methods as a bit set.
+    conditional: Vec<(u32, u8)>,
 }
 
 impl Default for Pending {
@@ -134,6 +167,7 @@ impl Default for Pending {
             routes: [NO_ROUTE; METHODS.len()],
             every: NO_ROUTE,
             first: NO_ROUTE,
+            conditional: Vec::new(),
         }
     }
 }
@@ -142,8 +176,8 @@ impl Default for Pending {
 fn stored(route: usize) -> u32 {
     u32::try_from(route)
         .ok()
-        .filter(|&r| r != NO_ROUTE)
-        .expect("fewer than 2³² − 1 routes")
+        .filter(|&r| r < CHAIN)
+        .expect("fewer than 2³¹ routes")
 }
 
 /// A stored route as an index, `None` for [`NO_ROUTE`].
@@ -190,6 +224,41 @@ impl<'r> Building<'r> {
         }
     }
 
+    /// Adds a route with conditions for `methods` (its valid ones), reporting each earlier
+    /// route with conditions on a shared method that a request could match as well.
+    fn add_conditional(
+        &mut self,
+        slot: usize,
+        methods: &[&str],
+        route: usize,
+        routes: &[Route],
+        subject: &Subject,
+        report: &mut Report,
+    ) {
+        let mask = methods.iter().fold(0u8, |mask, &m| match method_index(m) {
+            _ if m == EVERY => u8::MAX,
+            Some(i) => mask | 1 << i,
+            None => mask,
+        });
+        let when = routes[route]
+            .when
+            .as_deref()
+            .expect("a route with conditions");
+        let pending = &mut self.slots[slot];
+        for &(other, other_mask) in &pending.conditional {
+            let theirs = routes[other as usize].when.as_deref();
+            if mask & other_mask != 0 && !theirs.is_some_and(|w| disjoint(when, w)) {
+                report.add(
+                    subject,
+                    Problem::Ambiguous {
+                        with: routes[other as usize].id.clone(),
+                    },
+                );
+            }
+        }
+        pending.conditional.push((stored(route), mask));
+    }
+
     fn add(&mut self, slot: usize, method: &'r str, route: usize) {
         let pending = &mut self.slots[slot];
         if pending.first == NO_ROUTE {
@@ -209,7 +278,7 @@ impl<'r> Building<'r> {
                 let first = self
                     .paths
                     .get(with.as_str())
-                    .and_then(|&slot| found(self.slots[slot].first));
+                    .and_then(|&slot| found(self.slots[slot].named()));
                 Problem::Conflict {
                     with: first.map_or(with, |r| routes[r].id.clone()),
                 }
@@ -222,25 +291,80 @@ impl<'r> Building<'r> {
     /// nothing was added since.
     fn finish(self, allows: &mut Vec<String>) -> PathRouter {
         drop(self.paths);
+        let mut chains = Chains::default();
         let mut slots = Vec::with_capacity(self.slots.len());
-        slots.extend(self.slots.into_iter().map(|p| p.finish(allows)));
+        slots.extend(
+            self.slots
+                .into_iter()
+                .map(|p| p.finish(allows, &mut chains)),
+        );
         let matcher = if self.compacted == slots.len() {
             self.matcher
         } else {
             self.matcher.clone()
         };
-        PathRouter { matcher, slots }
+        PathRouter {
+            matcher,
+            slots,
+            chains: chains.list,
+        }
+    }
+}
+
+/// The chains of a router while it is built, each stored once.
+#[derive(Default)]
+struct Chains {
+    list: Vec<Box<[u32]>>,
+    index: HashMap<Box<[u32]>, u32>,
+}
+
+impl Chains {
+    /// The slot entry for `chain`.
+    fn entry(&mut self, chain: Vec<u32>) -> u32 {
+        let chain: Box<[u32]> = chain.into();
+        if let Some(&i) = self.index.get(&chain) {
+            return i | CHAIN;
+        }
+        let i = u32::try_from(self.list.len())
+            .ok()
+            .filter(|&i| i < CHAIN)
+            .expect("fewer than 2³¹ chains");
+        self.list.push(chain.clone());
+        self.index.insert(chain, i);
+        i | CHAIN
     }
 }
 
 impl Pending {
-    /// The slot, its `Allow` value added to `allows` unless it is there already.
-    fn finish(self, allows: &mut Vec<String>) -> Slot {
-        let routes = if self.every == NO_ROUTE {
+    /// The route a path conflict names: the first one added.
+    fn named(&self) -> u32 {
+        let conditional = self.conditional.first().map_or(NO_ROUTE, |&(r, _)| r);
+        self.first.min(conditional)
+    }
+
+    /// The slot, its `Allow` value added to `allows` unless it is there already, and its
+    /// chains to `chains`.
+    fn finish(self, allows: &mut Vec<String>, chains: &mut Chains) -> Slot {
+        let mut routes = if self.every == NO_ROUTE {
             self.routes
         } else {
             [self.every; METHODS.len()]
         };
+        for (m, entry) in routes.iter_mut().enumerate() {
+            let mut chain: Vec<u32> = self
+                .conditional
+                .iter()
+                .filter(|&&(_, mask)| mask & 1 << m != 0)
+                .map(|&(r, _)| r)
+                .collect();
+            if chain.is_empty() {
+                continue;
+            }
+            if *entry != NO_ROUTE {
+                chain.push(*entry);
+            }
+            *entry = chains.entry(chain);
+        }
         let allow = allow_header(&routes);
         let index = match allows.iter().position(|a| *a == allow) {
             Some(i) => i,

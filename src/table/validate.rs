@@ -45,9 +45,14 @@ pub enum Subject {
 pub enum Problem {
     /// The document's `format` is not one this build reads.
     UnsupportedFormat(u32),
-    /// The document uses policies but says it is format 1 (which an older worker would
-    /// read without them).
-    FormatTooOld(u32),
+    /// The document says it is an older format than what it uses needs (an older worker
+    /// would read it without policies, conditions or splits).
+    FormatTooOld {
+        /// The format the document says it is.
+        format: u32,
+        /// The format it needs ([`RouteDocument::needed_format`]).
+        needed: u32,
+    },
     /// A required text field is empty.
     Empty(&'static str),
     /// An upstream has neither origins nor a binding.
@@ -104,6 +109,16 @@ pub enum Problem {
         /// The other route's id.
         with: String,
     },
+    /// Another route with conditions serves a method of this route on the same host and
+    /// path, and a request could meet both routes' conditions.
+    Ambiguous {
+        /// The other (earlier) route's id.
+        with: String,
+    },
+    /// A route's `when` is wrong (the message names the field).
+    BadWhen(String),
+    /// A route's `split` is wrong (the message names the field).
+    BadSplit(String),
     /// A host with a scheme, path, port or upper-case letters.
     BadHost(String),
     /// A rewrite that cannot be applied.
@@ -165,10 +180,14 @@ impl fmt::Display for Problem {
                     "format {n} is not supported (this gateway reads formats {MIN_FORMAT} to {FORMAT})"
                 )
             }
-            Self::FormatTooOld(n) => write!(
-                f,
-                "format {n} cannot carry policies (format {FORMAT} can)"
-            ),
+            Self::FormatTooOld { format, needed } => {
+                let what = if *needed >= FORMAT {
+                    "`when` or `split`"
+                } else {
+                    "policies"
+                };
+                write!(f, "format {format} cannot carry {what} (format {needed} can)")
+            }
             Self::Empty(field) => write!(f, "`{field}` must not be empty"),
             Self::NoTarget => f.write_str("needs `origins` or a `binding`"),
             Self::OriginsAndBinding => f.write_str("has both `origins` and a `binding`; keep one"),
@@ -210,6 +229,11 @@ impl fmt::Display for Problem {
                     "{method} on this path is already served by route `{with}`"
                 )
             }
+            Self::Ambiguous { with } => write!(
+                f,
+                "a request could meet both this route's `when` and route `{with}`'s, which serves the same method on this host and path: make them exclusive (test one key with values that cannot both match: different values, or prefixes neither of which starts with the other)"
+            ),
+            Self::BadWhen(message) | Self::BadSplit(message) => f.write_str(message),
             Self::BadHost(h) => {
                 write!(
                     f,
@@ -279,7 +303,13 @@ impl TryFrom<RouteDocument> for RouteTable {
         if !(MIN_FORMAT..=FORMAT).contains(&doc.format) {
             report.add(&subject, Problem::UnsupportedFormat(doc.format));
         } else if doc.format < doc.needed_format() {
-            report.add(&subject, Problem::FormatTooOld(doc.format));
+            report.add(
+                &subject,
+                Problem::FormatTooOld {
+                    format: doc.format,
+                    needed: doc.needed_format(),
+                },
+            );
         }
         if doc.version.is_empty() {
             report.add(&subject, Problem::Empty("version"));
@@ -317,8 +347,9 @@ impl TryFrom<RouteDocument> for RouteTable {
         let duplicate = duplicate_ids(&doc.routes);
         let mut shared = Shared::default();
         let mut written = HashMap::new();
+        let mut bad_when = HashSet::new();
         let mut routes = Vec::with_capacity(doc.routes.len());
-        for (i, spec) in doc.routes.into_iter().enumerate() {
+        for (i, mut spec) in doc.routes.into_iter().enumerate() {
             let subject = route_subject(&spec, i);
             if spec.id.is_empty() {
                 report.add(&subject, Problem::Empty("id"));
@@ -345,12 +376,36 @@ impl TryFrom<RouteDocument> for RouteTable {
                 &captures,
                 &mut report,
             );
+            let when = spec.when.take().and_then(|when| {
+                when.validate()
+                    .map_err(|problems| {
+                        bad_when.insert(i);
+                        for p in problems {
+                            report.add(&subject, Problem::BadWhen(p));
+                        }
+                    })
+                    .ok()
+            });
+            let authenticates = list.iter().any(|&p| policies[p].policy.authenticates());
+            let split = spec.split.take().and_then(|split| {
+                let upstream = |name: &str| index.get(name).copied();
+                split
+                    .validate(&spec.upstream, upstream, authenticates)
+                    .map_err(|problems| {
+                        for p in problems {
+                            report.add(&subject, Problem::BadSplit(p));
+                        }
+                    })
+                    .ok()
+            });
             let target = RouteTarget {
                 upstream: upstream_index,
                 default_timeout,
                 policies: shared.policies(list),
             };
-            let (route, methods) = route(spec, &subject, target, &mut shared, &mut report);
+            let (mut route, methods) = route(spec, &subject, target, &mut shared, &mut report);
+            route.when = when.map(Arc::new);
+            route.split = split.map(Arc::new);
             if let Some(methods) = methods {
                 written.insert(i, methods);
             }
@@ -358,7 +413,7 @@ impl TryFrom<RouteDocument> for RouteTable {
         }
         drop(shared);
 
-        let routers = routers(&routes, &written, &mut report);
+        let routers = routers(&routes, &written, &bad_when, &mut report);
         if !report.0.is_empty() {
             return Err(ValidationErrors(report.0));
         }
@@ -599,6 +654,8 @@ fn route(
         timeout_ms: spec.timeout_ms.unwrap_or(target.default_timeout),
         policies: target.policies,
         allow_encoded_separators: spec.allow_encoded_separators,
+        when: None,
+        split: None,
     };
     (route, (!methods_ok).then_some(spec.methods))
 }

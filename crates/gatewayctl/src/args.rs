@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use crate::apikey;
+use crate::canary::{self, CanaryFlags, CanaryPlan};
 use crate::expiry::{self, Expiry};
 use crate::store::Store;
 use crate::wrangler::Wrangler;
@@ -18,16 +19,31 @@ pub enum Command {
     Compile,
     /// Compare a route file with a published version (or another file).
     Diff,
-    /// Publish a new version and make it active.
+    /// Publish a new version and make it active (or a canary candidate, or a shadow).
     Publish,
     /// Make an earlier version active again.
     Rollback,
     /// List versions and activations.
     History,
-    /// Compare the active version in KV and D1.
+    /// Compare the active version in KV and D1; show the canary and shadow.
     Status,
+    /// Make the canary candidate stable.
+    Promote,
+    /// Drop the canary candidate.
+    Abort,
+    /// Report on or end the shadow.
+    Shadow(ShadowVerb),
     /// Create, list or revoke API keys.
     Keys(KeysVerb),
+}
+
+/// What `shadow` does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShadowVerb {
+    /// Print the differences the shadow showed.
+    Report,
+    /// Stop evaluating the shadow.
+    End,
 }
 
 /// What `keys` does.
@@ -63,6 +79,12 @@ pub struct Args {
     pub expires: Option<Expiry>,
     /// `keys revoke ID`, in lower case.
     pub key_id: Option<String>,
+    /// `publish --canary PERCENT` and its settings.
+    pub canary: Option<CanaryPlan>,
+    /// `publish --shadow`.
+    pub shadow: bool,
+    /// `shadow report --since`, in ms (default one hour).
+    pub since_ms: u64,
 }
 
 impl Args {
@@ -77,6 +99,18 @@ impl Args {
             Some("rollback") => Command::Rollback,
             Some("history") => Command::History,
             Some("status") => Command::Status,
+            Some("promote") => Command::Promote,
+            Some("abort") => Command::Abort,
+            Some("shadow") => Command::Shadow(match argv.next().as_deref() {
+                Some("report") => ShadowVerb::Report,
+                Some("end") => ShadowVerb::End,
+                Some(other) => {
+                    return Err(format!(
+                        "unknown shadow command `{other}`: use shadow report or shadow end"
+                    ))
+                }
+                None => return Err("shadow needs a command: report or end".into()),
+            }),
             Some("keys") => Command::Keys(match argv.next().as_deref() {
                 Some("create") => KeysVerb::Create,
                 Some("list") => KeysVerb::List,
@@ -107,7 +141,12 @@ impl Args {
             consumer: None,
             expires: None,
             key_id: None,
+            canary: None,
+            shadow: false,
+            since_ms: 3_600_000,
         };
+        let mut flags = CanaryFlags::default();
+        let mut since = None;
         let mut positional = Vec::new();
         while let Some(arg) = argv.next() {
             let mut value = |flag: &str| argv.next().ok_or_else(|| format!("{flag} needs a value"));
@@ -128,6 +167,18 @@ impl Args {
                 "--against" => args.against = Some(value("--against")?),
                 "--to" => args.to = Some(value("--to")?),
                 "--requests" => args.requests = Some(value("--requests")?.into()),
+                "--canary" => flags.percent = Some(value("--canary")?),
+                "--sticky" => flags.sticky = Some(value("--sticky")?),
+                "--steps" => flags.steps = Some(value("--steps")?),
+                "--interval" => flags.interval = Some(value("--interval")?),
+                "--min-requests" => flags.min_requests = Some(value("--min-requests")?),
+                "--max-error-increase" => {
+                    flags.max_error_increase = Some(value("--max-error-increase")?)
+                }
+                "--max-p95-ratio" => flags.max_p95_ratio = Some(value("--max-p95-ratio")?),
+                "--min-p95-increase" => flags.min_p95_increase = Some(value("--min-p95-increase")?),
+                "--shadow" => args.shadow = true,
+                "--since" => since = Some(value("--since")?),
                 "--limit" => {
                     let v = value("--limit")?;
                     args.limit = v
@@ -150,7 +201,7 @@ impl Args {
                 return Err("keys create needs --consumer NAME".into())
             }
             Command::Keys(KeysVerb::Create) => apikey::check_note(&args.note)?,
-            Command::Keys(_) => {}
+            Command::Keys(_) | Command::Promote | Command::Abort | Command::Shadow(_) => {}
             _ => {
                 if let Some(file) = positional.next() {
                     args.file = PathBuf::from(file);
@@ -159,6 +210,19 @@ impl Args {
         }
         if let Some(extra) = positional.next() {
             return Err(format!("unexpected argument `{extra}`"));
+        }
+        args.canary = canary::plan(&flags)?;
+        if (args.canary.is_some() || args.shadow) && command != Command::Publish {
+            return Err("--canary and --shadow are options of publish".into());
+        }
+        if args.canary.is_some() && args.shadow {
+            return Err("publish either --canary or --shadow, not both".into());
+        }
+        if let Some(since) = since {
+            if command != Command::Shadow(ShadowVerb::Report) {
+                return Err("--since is an option of shadow report".into());
+            }
+            args.since_ms = canary::parse_duration("--since", &since)?;
         }
         if args.env.is_none() && args.local {
             args.env = Some("local".into());
@@ -216,5 +280,102 @@ impl Args {
             })
             .or_else(|| std::env::var("USER").ok())
             .unwrap_or_else(|| "unknown".into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(line: &str) -> Result<Args, String> {
+        Args::parse(line.split_whitespace().map(str::to_owned))
+    }
+
+    #[test]
+    fn parses_the_rollout_verbs() {
+        let cases = [
+            ("promote --local", Command::Promote),
+            ("abort --env production", Command::Abort),
+            ("shadow report --local", Command::Shadow(ShadowVerb::Report)),
+            (
+                "shadow end --local --note done",
+                Command::Shadow(ShadowVerb::End),
+            ),
+            ("publish t.toml --local --shadow", Command::Publish),
+            (
+                "publish --local --canary 10 --steps 25,100",
+                Command::Publish,
+            ),
+        ];
+        for (line, want) in cases {
+            assert_eq!(parse(line).map(|a| a.command), Ok(want), "{line}");
+        }
+        let a = parse("publish t.toml --local --canary 2.5 --sticky header:x-user --steps 5,100 --interval 1m").unwrap();
+        let plan = a.canary.unwrap();
+        assert_eq!(
+            (
+                plan.percent,
+                plan.sticky.to_string(),
+                plan.steps,
+                plan.interval_ms
+            ),
+            (2.5, "header:x-user".to_owned(), vec![5.0, 100.0], 60_000)
+        );
+        assert_eq!(a.file, PathBuf::from("t.toml"));
+        assert!(parse("publish --local --shadow").unwrap().shadow);
+        assert_eq!(parse("shadow report --local").unwrap().since_ms, 3_600_000);
+        assert_eq!(
+            parse("shadow report --local --since 2h").unwrap().since_ms,
+            7_200_000
+        );
+    }
+
+    #[test]
+    fn refuses_rollout_misuse() {
+        let cases = [
+            ("shadow", "shadow needs a command: report or end"),
+            (
+                "shadow start --local",
+                "unknown shadow command `start`: use shadow report or shadow end",
+            ),
+            (
+                "promote",
+                "--env is required (or --local for wrangler dev's local state)",
+            ),
+            ("promote t.toml --local", "unexpected argument `t.toml`"),
+            ("shadow end x --local", "unexpected argument `x`"),
+            (
+                "rollback --local --canary 10",
+                "--canary and --shadow are options of publish",
+            ),
+            (
+                "abort --local --shadow",
+                "--canary and --shadow are options of publish",
+            ),
+            (
+                "publish --local --canary 10 --shadow",
+                "publish either --canary or --shadow, not both",
+            ),
+            (
+                "publish --local --steps 5,100",
+                "--steps needs --canary PERCENT",
+            ),
+            ("publish --local --canary", "--canary needs a value"),
+            (
+                "status --local --since 1h",
+                "--since is an option of shadow report",
+            ),
+            (
+                "shadow report --local --since soon",
+                "--since takes a duration such as 30s, 10m, 1h30m or 2d, not `soon`",
+            ),
+        ];
+        for (line, want) in cases {
+            assert_eq!(
+                parse(line).map(|a| a.command),
+                Err(want.to_owned()),
+                "{line}"
+            );
+        }
     }
 }

@@ -1,4 +1,5 @@
-//! `gatewayctl`: check, diff, publish and roll back the gateway's route table.
+//! `gatewayctl`: check, diff, publish and roll back the gateway's route table; run canary
+//! releases and shadow evaluations of new versions.
 //!
 //! It validates with the gateway crate's own code, so what passes `check` is exactly what the
 //! worker accepts; it reaches KV and D1 through `wrangler`. Run `gatewayctl help` for the verbs.
@@ -6,12 +7,14 @@
 mod apikey;
 mod args;
 mod bindings;
+mod canary;
 mod diff;
 mod expiry;
 mod keys;
 mod locate;
 mod publish;
 mod report;
+mod shadow;
 mod source;
 mod sql;
 mod store;
@@ -21,10 +24,11 @@ mod wrangler;
 
 use std::process::ExitCode;
 
-use args::{Args, Command};
+use args::{Args, Command, ShadowVerb};
 
 const HELP: &str = "\
-gatewayctl — check, diff, publish and roll back the gateway's route table; issue API keys
+gatewayctl — check, diff, publish and roll back the gateway's route table; canary and shadow
+releases; issue API keys
 
 USAGE:
   gatewayctl check    [FILE] [--env ENV]     validate FILE (default routes.toml); every problem
@@ -39,11 +43,45 @@ USAGE:
                                              differently (--requests: lines `METHOD [HOST] PATH`)
   gatewayctl publish  [FILE] --env ENV [--note TEXT] [--force]
                                              upload a new version, make it active, record it in
-                                             D1 (an identical table is not republished)
+                                             D1 (an identical table is not republished); ends a
+                                             shadow; refused while a canary runs
+  gatewayctl publish  [FILE] --env ENV --canary PERCENT [--sticky KEY]
+                      [--steps 5,25,50,100 [--interval 10m]] [--min-requests 100]
+                      [--max-error-increase 1.0] [--max-p95-ratio 1.5] [--min-p95-increase 50]
+                                             upload a new version as a canary: PERCENT of
+                                             requests (two decimals) go to it, the rest to the
+                                             active version; KEY (ip, header:NAME, cookie:NAME;
+                                             default ip) keeps a user on one side. With --steps
+                                             the gateway raises the share step by step each
+                                             interval while the candidate is healthy, and makes
+                                             it the active version when the next step is 100.
+                                             Whatever the steps, it aborts the canary once the
+                                             candidate has --min-requests requests in a step and
+                                             its 5xx rate is more than --max-error-increase
+                                             points above the active version's, or its p95
+                                             latency is more than --max-p95-ratio times and
+                                             --min-p95-increase ms above it. Refused while a
+                                             canary runs.
+                                             Durations (--interval, --since): 30s, 10m, 1h30m, 2d
+  gatewayctl publish  [FILE] --env ENV --shadow
+                                             upload a new version as the shadow: every request
+                                             is also looked up in it (it never serves) and the
+                                             differences are recorded
+  gatewayctl promote  --env ENV [--note TEXT]  make the canary's candidate the active version
+  gatewayctl abort    --env ENV [--note TEXT]  drop the canary; the active version serves all
+  gatewayctl shadow report --env ENV [--since 1h]
+                                             what the shadow (running, else the last one) would
+                                             have done differently: per kind, method and
+                                             targets, with a count and a sample path
+  gatewayctl shadow end --env ENV [--note TEXT]
+                                             stop evaluating the shadow
   gatewayctl rollback --env ENV [--to VERSION]
-                                             re-activate VERSION (default: the one before)
-  gatewayctl history  --env ENV [--limit N]  versions and activations, newest first
-  gatewayctl status   --env ENV              active version per KV and per D1
+                                             re-activate VERSION (default: the one before);
+                                             aborts a canary, ends a shadow
+  gatewayctl history  --env ENV [--limit N]  versions and activations (with their reasons),
+                                             newest first
+  gatewayctl status   --env ENV              active version per KV and per D1, the canary and
+                                             the shadow
 
   gatewayctl keys create --env ENV --consumer NAME [--expires WHEN] [--note TEXT]
                                              issue an API key for `api_key` policies: printed
@@ -86,6 +124,10 @@ fn main() -> ExitCode {
         Command::Rollback => publish::rollback(&args),
         Command::History => report::history(&args),
         Command::Status => report::status(&args),
+        Command::Promote => canary::promote(&args),
+        Command::Abort => canary::abort(&args),
+        Command::Shadow(ShadowVerb::Report) => shadow::report(&args),
+        Command::Shadow(ShadowVerb::End) => shadow::end(&args),
         Command::Keys(verb) => keys::keys(&args, verb),
     };
     match result {

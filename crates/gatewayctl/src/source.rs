@@ -131,6 +131,9 @@ impl Source {
         let left_out = |problem: &Problem| {
             compiled.iter().any(|c| match (&c.subject, problem) {
                 (Subject::Upstream(a), Problem::UnknownUpstream(b)) => a == b,
+                (Subject::Upstream(a), Problem::BadSplit(m)) => {
+                    m.ends_with(&format!(": unknown upstream `{a}`"))
+                }
                 (Subject::Policy(a), Problem::UnknownPolicy(b)) => a == b,
                 _ => false,
             })

@@ -1,7 +1,8 @@
-//! The route table store of one environment: versions and the active pointer in KV, history
-//! in D1 — all through wrangler.
+//! The route table store of one environment: versions, the active pointer and the release
+//! pointer in KV, history in D1 — all through wrangler.
 
-use gateway::history::{self, Activation, VersionRecord};
+use gateway::history::{self, Action, Activation, NewActivation, ShadowDiff, VersionRecord};
+use gateway::rollout::release::{Effective, Release, RELEASE_KEY};
 use gateway::table::{version_key, RouteDocument, ACTIVE_KEY};
 
 use crate::sql::{bind, Param};
@@ -23,6 +24,21 @@ impl Store {
             .kv_get(ACTIVE_KEY)?
             .map(|v| v.trim().to_owned())
             .filter(|v| !v.is_empty()))
+    }
+
+    /// What serves: `routes/active` with `routes/release` if that is current (the worker's
+    /// staleness rule); `None` when nothing is published.
+    pub fn release(&self) -> Result<Option<Effective>, String> {
+        let Some(active) = self.active()? else {
+            return Ok(None);
+        };
+        let release = self.wrangler.kv_get(RELEASE_KEY)?;
+        Release::effective(Some(&active), release.as_deref()).map(Some)
+    }
+
+    /// Writes the release pointer (see `publish::switch_stable` for the order of writes).
+    pub fn set_release(&self, release: &Release) -> Result<(), String> {
+        self.wrangler.kv_put(RELEASE_KEY, &release.to_json())
     }
 
     /// The document stored for `version`, if any (parsed, not yet validated).
@@ -53,59 +69,35 @@ impl Store {
         self.wrangler.kv_put(ACTIVE_KEY, version)
     }
 
-    /// Records a published version and its activation, in one D1 call.
-    pub fn record_publish(&self, r: &VersionRecord, previous: Option<&str>) -> Result<(), String> {
-        let version = bind(
-            history::INSERT_VERSION,
-            &[
-                Param::Text(&r.version),
-                Param::Text(&r.checksum),
-                Param::Text(&r.environment),
-                Param::Text(&r.author),
-                Param::Text(&r.note),
-                Param::Int(r.route_count),
-                Param::Text(&r.created_at),
-            ],
-        )?;
-        let activation =
-            self.activation_sql(&r.version, previous, "publish", &r.author, &r.created_at)?;
-        self.wrangler
-            .d1(&format!("{version}; {activation}"))
-            .map(drop)
-    }
-
-    /// Records a rollback.
-    pub fn record_rollback(
+    /// Records a new version (if any) and activations, in one D1 call.
+    pub fn record(
         &self,
-        version: &str,
-        previous: Option<&str>,
-        author: &str,
-        at: &str,
+        version: Option<&VersionRecord>,
+        activations: &[NewActivation<'_>],
     ) -> Result<(), String> {
-        let sql = self.activation_sql(version, previous, "rollback", author, at)?;
-        self.wrangler.d1(&sql).map(drop)
-    }
-
-    fn activation_sql(
-        &self,
-        version: &str,
-        previous: Option<&str>,
-        action: &str,
-        author: &str,
-        at: &str,
-    ) -> Result<String, String> {
-        let previous = previous.map_or(Param::Null, Param::Text);
-        bind(
-            history::INSERT_ACTIVATION,
-            &[
-                Param::Text(&self.env),
-                Param::Text(version),
-                previous,
-                Param::Text(action),
-                Param::Text(author),
-                Param::Text(at),
-            ],
-        )
+        let mut statements = Vec::new();
+        if let Some(r) = version {
+            statements.push(bind(
+                history::INSERT_VERSION,
+                &[
+                    Param::Text(&r.version),
+                    Param::Text(&r.checksum),
+                    Param::Text(&r.environment),
+                    Param::Text(&r.author),
+                    Param::Text(&r.note),
+                    Param::Int(r.route_count),
+                    Param::Text(&r.created_at),
+                ],
+            )?);
+        }
+        for a in activations {
+            let params = a.params().map(|p| p.map_or(Param::Null, Param::Text));
+            statements.push(bind(history::INSERT_ACTIVATION, &params)?);
+        }
+        if statements.is_empty() {
+            return Ok(());
+        }
+        self.wrangler.d1(&statements.join("; ")).map(drop)
     }
 
     /// Versions, newest first.
@@ -130,6 +122,29 @@ impl Store {
         self.rows(
             history::SELECT_ACTIVATIONS,
             &[Param::Text(&self.env), Param::Int(limit)],
+        )
+    }
+
+    /// The latest activation that set the stable version.
+    pub fn stable_activation(&self) -> Result<Option<Activation>, String> {
+        let rows = self.rows(history::SELECT_STABLE_ACTIVATION, &[Param::Text(&self.env)])?;
+        Ok(rows.into_iter().next())
+    }
+
+    /// The latest activation with `action`.
+    pub fn last_activation(&self, action: Action) -> Result<Option<Activation>, String> {
+        let rows = self.rows(
+            history::SELECT_LAST_ACTIVATION,
+            &[Param::Text(&self.env), Param::Text(action.as_str())],
+        )?;
+        Ok(rows.into_iter().next())
+    }
+
+    /// What shadow `version` showed in windows starting at or after `since_ms`.
+    pub fn shadow_diffs(&self, version: &str, since_ms: i64) -> Result<Vec<ShadowDiff>, String> {
+        self.rows(
+            history::SELECT_SHADOW_DIFFS,
+            &[Param::Text(version), Param::Int(since_ms)],
         )
     }
 

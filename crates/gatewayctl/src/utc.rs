@@ -14,6 +14,14 @@ pub fn now_s() -> u64 {
         .as_secs()
 }
 
+/// Now, in milliseconds since the epoch.
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_millis() as u64
+}
+
 /// `2026-11-22T03:15:00Z` for a time in seconds since the epoch.
 pub fn format(secs: u64) -> String {
     let (days, rem) = (secs / 86_400, secs % 86_400);

@@ -182,7 +182,7 @@ impl Wrangler {
             .join("\n");
         let hint = if detail.contains("CLOUDFLARE_API_TOKEN") || detail.contains("wrangler login") {
             "\nnext: run `npx wrangler login`, or set CLOUDFLARE_API_TOKEN, then try again"
-        } else if detail.contains("no such table") {
+        } else if detail.contains("no such table") || detail.contains("no such column") {
             "\nnext: apply the D1 migrations (`npx wrangler d1 migrations apply DB --local`)"
         } else {
             ""

@@ -25,7 +25,7 @@ fn check_accepts_the_repository_table() {
     );
     assert_eq!(
         stdout,
-        "routes.toml: ok — 7 routes, 2 upstreams, environments: local, production\n"
+        "routes.toml: ok — 7 routes, 3 upstreams, environments: local, production\n"
     );
 }
 
@@ -197,6 +197,12 @@ fn usage_errors_exit_2() {
         &["compile"],
         &["check", "--bogus"],
         &["publish", "--env"],
+        &["publish", "--local", "--canary", "10", "--shadow"],
+        &["publish", "--local", "--canary", "100"],
+        &["publish", "--local", "--steps", "5,100"],
+        &["promote"],
+        &["shadow", "--local"],
+        &["abort", "--local", "--since", "1h"],
     ] {
         let (code, _, stderr) = gatewayctl(args);
         assert_eq!(code, 2, "{args:?}: {stderr}");
@@ -223,4 +229,65 @@ fn check_reports_every_policy_problem_at_its_position() {
         format!("{file}: 7 problems; nothing was changed"),
     ];
     assert_eq!(stderr.lines().collect::<Vec<_>>(), want);
+}
+
+#[test]
+fn check_reports_conditions_splits_and_ambiguity_at_their_routes() {
+    let file = "crates/gatewayctl/tests/fixtures/bad-rollout.toml";
+    let (code, stdout, stderr) = gatewayctl(&["check", file, "--config", "no-such-wrangler.toml"]);
+    assert_eq!((code, stdout.as_str()), (1, ""));
+    let want = [
+        "note: no-such-wrangler.toml not found; bindings were not checked (--config names the wrangler configuration)".to_owned(),
+        format!("{file}:14:6: route `ios17`: when.header `X-Beta`: the name must be a lower-case header name [local]"),
+        format!("{file}:21:6: route `split`: split.to.orders-v3: unknown upstream `orders-v3` [local]"),
+        format!("{file}:21:6: route `split`: split.to: the shares add up to 105%, more than 100% [local]"),
+        format!("{file}:21:6: route `split`: split.sticky = \"consumer\" needs an authentication policy on the route (api_key, jwt or access) [local]"),
+        format!("{file}: 4 problems; nothing was changed"),
+    ];
+    assert_eq!(stderr.lines().collect::<Vec<_>>(), want);
+
+    // Fixed, the two conditions still overlap: a client `ios/17…` meets both.
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/bad-rollout.toml"
+    ))
+    .unwrap()
+    .replace(", X-Beta = \"1\"", "")
+    .replace(", orders-v3 = 10 }, sticky = \"consumer\"", " }");
+    let dir = std::env::temp_dir().join(format!("gatewayctl-rollout-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let fixed = dir.join("routes.toml");
+    std::fs::write(&fixed, text).unwrap();
+    let fixed = fixed.to_str().unwrap();
+    let (code, _, stderr) = gatewayctl(&["check", fixed, "--config", "no-such-wrangler.toml"]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        stderr.lines().nth(1).unwrap(),
+        format!("{fixed}:14:6: route `ios17`: a request could meet both this route's `when` and route `beta`'s, which serves the same method on this host and path: make them exclusive (test one key with values that cannot both match: different values, or prefixes neither of which starts with the other) [local]")
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn rollout_verbs_that_cannot_reach_the_store_change_nothing() {
+    for args in [
+        &["promote", "--local"][..],
+        &["abort", "--local"],
+        &["shadow", "end", "--local"],
+        &["shadow", "report", "--local", "--since", "30m"],
+        &["status", "--local"],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_gatewayctl"))
+            .args(args)
+            .env("WRANGLER", "/nonexistent/wrangler")
+            .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("could not run wrangler"),
+            "{args:?}: {stderr}"
+        );
+    }
 }
