@@ -1,6 +1,6 @@
-//! The scheduled health check: probe every origin of the active table (at most six at a
-//! time, each within its timeout of at most 5 s), classify, store one snapshot per origin in
-//! one D1 batch, and prune old snapshots. The same run flushes this isolate's traffic
+//! The scheduled health check: probe every origin of the active table and of a canary
+//! candidate's (at most six at a time, each within its timeout of at most 5 s), classify,
+//! store one snapshot per origin in one D1 batch, and prune old snapshots. The same run flushes this isolate's traffic
 //! statistics and prunes old ones (`stats::scheduled`), then judges a running canary
 //! (`canary::evaluate`).
 
@@ -42,6 +42,18 @@ async fn run(env: &Env) -> Result<(), String> {
     let config = isolate::config(env);
     let table = routes::active(env, &config).await?;
     let mut targets = plan(&table);
+    // A canary candidate's upstreams are probed too: it serves a share of the traffic.
+    let candidate = isolate::serving().and_then(|s| s.candidate.clone());
+    if let Some(candidate) = &candidate {
+        for t in plan(candidate) {
+            if !targets
+                .iter()
+                .any(|have| have.upstream == t.upstream && have.origin == t.origin)
+            {
+                targets.push(t);
+            }
+        }
+    }
     if targets.len() > MAX_PROBES_PER_RUN {
         // Rotate through the origins, a window per minute.
         let minute = (js_sys::Date::now() / 60_000.0) as usize;
@@ -52,7 +64,9 @@ async fn run(env: &Env) -> Result<(), String> {
     let started = js_sys::Date::now();
     let verdicts: Vec<(ProbeTarget, Verdict)> = futures_util::stream::iter(targets)
         .map(|t| async {
-            let verdict = probe(env, &t, access_of(&table, &t.upstream)).await;
+            let access = access_of(&table, &t.upstream)
+                .or_else(|| access_of(candidate.as_deref()?, &t.upstream));
+            let verdict = probe(env, &t, access).await;
             (t, verdict)
         })
         .buffer_unordered(MAX_CONCURRENT_PROBES)
