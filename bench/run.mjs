@@ -2,9 +2,10 @@
 // Hono gateway, each in raw workerd against the same origin, then both gateways again with the
 // same route policies (CORS, an API key from KV, a rate limit through the Rate Limiting
 // binding), and this gateway with a JWT policy (the per-request cost of verifying a token with
-// cached keys); plus route-table scale, cold start, bundle size and streaming memory. Prints a
-// table and writes JSON and an SVG chart to bench/results/. `--smoke` runs every step briefly
-// (used by npm test; no timing checks).
+// cached keys); the gradual migration rows (bench/rollout.mjs: a split route, a canary
+// pointer, a shadow version, the traffic statistics flush); plus route-table scale, cold start,
+// bundle size and streaming memory. Prints tables and writes JSON and an SVG chart to
+// bench/results/. `--smoke` runs every step briefly (used by npm test; no timing checks).
 import { createHash, randomBytes } from 'node:crypto';
 import { readFile, writeFile, mkdir, stat } from 'node:fs/promises';
 import { gzipSync } from 'node:zlib';
@@ -15,11 +16,14 @@ import { MODULES, OUT, serve, writeConfig } from './workerd.mjs';
 import { patternStream, hashBody } from '../tests/e2e/support.mjs';
 import { chart } from './chart.mjs';
 import { GATEWAYCTL, arg, compileRoutes, median, routesToml, rssKb, wrk } from './harness.mjs';
+import { measureRollout, printRollout, rolloutTargets, setupRollout } from './rollout.mjs';
 
 const SMOKE = process.argv.includes('--smoke');
 const DURATION = arg('duration', SMOKE ? '1s' : '10s');
 const ROUNDS = Number(arg('rounds', SMOKE ? 1 : 5));
 const CONNECTIONS = Number(arg('connections', 16));
+// The rollout rows are five: shorter runs keep the section near 2½ minutes at 5 rounds.
+const ROLLOUT_DURATION = arg('rollout-duration', SMOKE ? '1s' : '5s');
 const STREAM_BYTES = SMOKE ? 8 << 20 : 256 << 20;
 const SCALES = [10, 1000, 10000];
 const log = (...a) => console.error('[bench]', ...a);
@@ -126,6 +130,7 @@ function summarize(runs) {
     rps: median(runs.map((r) => r.rps)),
     p50: median(runs.map((r) => r.p50)),
     p99: median(runs.map((r) => r.p99)),
+    p99_rounds: runs.map((r) => r.p99),
     non2xx: runs.reduce((s, r) => s + r.non2xx, 0),
     errors: runs.reduce((s, r) => s + r.errors, 0),
     rounds: runs.map((r) => Math.round(r.rps)),
@@ -133,12 +138,12 @@ function summarize(runs) {
 }
 
 /** Alternates contenders over rounds (to cancel drift) and reports the median of each. */
-async function measure(contenders) {
+async function measure(contenders, duration = DURATION) {
   const runs = Object.fromEntries(contenders.map((c) => [c.key, []]));
   for (const c of contenders) await load(c.url, '2s', c.headers); // warm up JIT, connections, caches
   for (let round = 1; round <= ROUNDS; round++) {
     for (const c of round % 2 ? contenders : [...contenders].reverse()) {
-      const r = await load(c.url, DURATION, c.headers);
+      const r = await load(c.url, duration, c.headers);
       runs[c.key].push(r);
       log(`round ${round} ${c.key}: ${Math.round(r.rps)} req/s, p99 ${r.p99?.toFixed(2)} ms`);
     }
@@ -347,9 +352,18 @@ async function main() {
   await checkJwt(g, gwPath, tokens.RS256.token);
   await checkJwt(g2, gwPath, tokens.ES256.token);
   log('jwt ok');
+  log('rollout: starting r0–r4 and checking the split, the canary, the shadow and the flush');
+  const rollout = await setupRollout({
+    originPort, plainKv: kv[10], vars, gwPath, contender,
+    startOrigin: async () => startBackend('users', await freePort(), { release: true }),
+  });
+  log(`rollout ok: ${JSON.stringify({ ...rollout.checks, r4_stats_flush: undefined, r3_shadow: undefined })}`);
 
   log(`throughput: wrk -t1 -c${CONNECTIONS} -d${DURATION}, ${ROUNDS} rounds`);
   const throughput = await measure([a, b, c, d, e, f, g, g2]);
+
+  log(`rollout: wrk -t1 -c${CONNECTIONS} -d${ROLLOUT_DURATION}, ${ROUNDS} rounds`);
+  const rolloutReport = await measureRollout(rollout, measure, ROLLOUT_DURATION);
 
   log('route table scale');
   const d1k = await contender('d_1000_routes', 'gateway', { kvData: kv[1000], vars }, gwPath);
@@ -429,6 +443,7 @@ async function main() {
       d_vs_c: ratio(throughput.d_this_gateway.rps, throughput.c_hono_gateway.rps),
     },
     jwt,
+    rollout: rolloutReport,
     scale: Object.fromEntries(Object.entries(scale).map(([k, v]) => [k, { ...v, vs_10: ratio(v.rps, scale['10'].rps) }])),
     cold_start_ms: cold,
     table_build: build,
@@ -444,6 +459,7 @@ async function main() {
     '10k routes >= 0.95x 10 routes': report.scale['10000'].vs_10 >= 0.95,
     'wasm <= 150 KB gzip': size.wasm_gzip <= 150 * 1024,
     '256 MiB stream grows RSS < 16 MiB': stream.growth_mib < 16 && stream.upload_ok && stream.download_ok,
+    ...rolloutTargets(rolloutReport),
   };
   print(report);
   const dir = path.join(ROOT, 'bench/results');
@@ -470,6 +486,8 @@ function print(r) {
   console.log(`jwt on ${j.route}: (g) RS256 ${j.g_vs_d.toFixed(2)}x of (d)'s req/s, jwt_cpu_us ${j.jwt_cpu_us} µs per request`
     + ` (rounds ${j.jwt_cpu_us_rounds.join(', ')}); (g2) ES256 ${j.g2_vs_d.toFixed(2)}x, ${j.jwt_cpu_us_es256} µs`
     + ` (rounds ${j.jwt_cpu_us_es256_rounds.join(', ')}); upper bounds, target <= 300 µs`);
+  console.log('');
+  printRollout(r.rollout);
   console.log('route table scale (d):', Object.entries(r.scale).map(([k, v]) => `${k} routes ${Math.round(v.rps)} req/s (${v.vs_10.toFixed(2)}x)`).join(', '));
   console.log('cold start ms:', JSON.stringify(r.cold_start_ms));
   console.log('table build:', JSON.stringify(r.table_build));

@@ -27,8 +27,10 @@ export const MODULES = {
  *  (a read-only object, served by kv-service.mjs) or `kvStore` (the port of a kv-store.mjs
  *  server, which the caller may change or make fail). `limiter`: the `RATE_LIMITER` Durable
  *  Object binding — 'gateway' for the gateway's own `RateLimiter` class (in memory), or the
- *  path (relative to OUT) of a module whose `RateLimiter` class stands in for it. */
-export async function writeConfig(name, { port, modules, vars = {}, kvData, kvStore, ratelimits = {}, limiter }) {
+ *  path (relative to OUT) of a module whose `RateLimiter` class stands in for it. `d1Store`:
+ *  the port of a d1-store.mjs server, bound as the `DB` D1 database through workerd's own D1
+ *  binding module (as wrangler binds a local D1); without it there is no `DB` binding. */
+export async function writeConfig(name, { port, modules, vars = {}, kvData, kvStore, ratelimits = {}, limiter, d1Store }) {
   await mkdir(OUT, { recursive: true });
   const bindings = Object.entries(vars).map(([k, v]) => `(name = ${text(k)}, text = ${text(v)})`);
   for (const [binding, { limit, period }] of Object.entries(ratelimits)) {
@@ -53,6 +55,10 @@ const kv :Workerd.Worker = (
   compatibilityDate = "${COMPAT_DATE}",
   bindings = [(name = "DATA", json = embed ${text(dataFile)})],
 );`;
+  }
+  if (d1Store) {
+    bindings.push('(name = "DB", wrapped = (moduleName = "cloudflare-internal:d1-api", innerBindings = [(name = "fetcher", service = "d1")]))');
+    services += `(name = "d1", external = (address = "127.0.0.1:${d1Store}", http = ())),`;
   }
   let objects = '';
   let limiterWorker = '';
