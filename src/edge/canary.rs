@@ -8,7 +8,7 @@ use wasm_bindgen::JsValue;
 use worker::Env;
 
 use super::health::D1_BINDING;
-use super::routes::KV_BINDING;
+use super::routes;
 use super::worker_error;
 use crate::access_log::{event, Field};
 use crate::history::{Action, NewActivation, GATEWAY_AUTHOR, INSERT_ACTIVATION};
@@ -20,14 +20,8 @@ use crate::table::ACTIVE_KEY;
 
 /// Judges the running canary, if any, and carries out the verdict.
 pub async fn evaluate(env: &Env, environment: &str) -> Result<(), String> {
-    let kv = env
-        .kv(KV_BINDING)
-        .map_err(|e| format!("KV binding {KV_BINDING}: {e}"))?;
-    let (active, release) =
-        futures_util::future::join(kv.get(ACTIVE_KEY).text(), kv.get(RELEASE_KEY).text()).await;
-    let active = active.map_err(|e| format!("reading {ACTIVE_KEY}: {e}"))?;
-    let release = release.map_err(|e| format!("reading {RELEASE_KEY}: {e}"))?;
-    let release = Release::effective(active.as_deref(), release.as_deref())?.release;
+    let kv = routes::kv(env)?;
+    let release = routes::pointers(&kv).await?.release;
     let Some(candidate) = &release.candidate else {
         return Ok(());
     };

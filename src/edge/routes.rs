@@ -8,6 +8,7 @@
 
 use std::rc::Rc;
 
+use worker::kv::KvStore;
 use worker::{Context, Env};
 
 use super::deadline::within;
@@ -15,7 +16,7 @@ use super::isolate::{self, Config};
 use crate::access_log::{event, Field};
 use crate::context::RequestContext;
 use crate::reload::Reload;
-use crate::rollout::release::{Release, Side, RELEASE_KEY};
+use crate::rollout::release::{Effective, Release, Side, RELEASE_KEY};
 use crate::table::{version_key, RouteDocument, RouteTable, ACTIVE_KEY};
 
 /// What serves an isolate's requests: the release and the tables it names.
@@ -166,14 +167,8 @@ async fn read(
     config: &Config,
     loaded: Option<&Serving>,
 ) -> Result<Option<(Serving, Option<String>)>, String> {
-    let kv = env
-        .kv(KV_BINDING)
-        .map_err(|e| format!("KV binding {KV_BINDING}: {e}"))?;
-    let (active, release) =
-        futures_util::future::join(kv.get(ACTIVE_KEY).text(), kv.get(RELEASE_KEY).text()).await;
-    let active = active.map_err(|e| format!("reading {ACTIVE_KEY}: {e}"))?;
-    let release = release.map_err(|e| format!("reading {RELEASE_KEY}: {e}"))?;
-    let effective = Release::effective(active.as_deref(), release.as_deref())?;
+    let kv = kv(env)?;
+    let effective = pointers(&kv).await?;
     let release = effective.release;
     if loaded.is_some_and(|s| s.release == release) {
         return Ok(None);
@@ -203,12 +198,23 @@ async fn read(
     Ok(Some((serving, effective.ignored)))
 }
 
+/// The `ROUTES` KV namespace.
+pub fn kv(env: &Env) -> Result<KvStore, String> {
+    env.kv(KV_BINDING)
+        .map_err(|e| format!("KV binding {KV_BINDING}: {e}"))
+}
+
+/// Reads `routes/active` and `routes/release` together and applies the staleness rule.
+pub async fn pointers(kv: &KvStore) -> Result<Effective, String> {
+    let (active, release) =
+        futures_util::future::join(kv.get(ACTIVE_KEY).text(), kv.get(RELEASE_KEY).text()).await;
+    let active = active.map_err(|e| format!("reading {ACTIVE_KEY}: {e}"))?;
+    let release = release.map_err(|e| format!("reading {RELEASE_KEY}: {e}"))?;
+    Release::effective(active.as_deref(), release.as_deref())
+}
+
 /// Reads and validates the document of `version`.
-async fn document(
-    kv: &worker::kv::KvStore,
-    config: &Config,
-    version: &str,
-) -> Result<RouteTable, String> {
+async fn document(kv: &KvStore, config: &Config, version: &str) -> Result<RouteTable, String> {
     let key = version_key(version);
     let text = kv
         .get(&key)
