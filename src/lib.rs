@@ -24,15 +24,19 @@
 //! - [`health`]: probe classification, health-aware weighted origin choice, snapshot SQL.
 //! - [`request_id`]: request id generation.
 //! - [`access_log`]: the per-request JSON log line.
-//! - [`admin`]: the admin API's routing under `/__gateway/` and its bearer-token check.
+//! - [`admin`]: the admin API's routing under `/__gateway/`, its bearer-token check, the
+//!   operator console's embedded files, and the write endpoints' bodies, checks and refusals.
 //! - [`history`]: D1 rows and SQL for route table versions and activations.
+//! - [`diff`]: what changes between two route table versions, item by item and for sample
+//!   requests (`gatewayctl diff` and the admin API's `GET /__gateway/diff`).
 //! - [`stats`]: traffic statistics per window, version, route and upstream — counters,
 //!   latency quantiles, the D1 upsert and queries, and the admin API's report.
 //!
 //! Runtime layer — the only code that touches the `worker` crate, compiled for wasm32 only:
 //! - `edge`: the fetch handler (synchronous on the hot path), the KV-backed table cache, the
-//!   health view, scheduled probes, the admin API, and `edge/glue.js` — the JavaScript half
-//!   that forwards a request in one call (see BENCHMARKS.md for why).
+//!   health view, scheduled probes, the admin API (its write endpoints too), and
+//!   `edge/glue.js` — the JavaScript half that forwards a request in one call (see
+//!   BENCHMARKS.md for why).
 //!
 //! Beside this crate: `crates/gatewayctl` (check and publish route tables, using this crate's
 //! validation) and `backends/` (sample origins).
@@ -41,6 +45,7 @@ pub mod access_log;
 pub mod admin;
 pub mod config;
 pub mod context;
+pub mod diff;
 pub mod forward;
 pub mod headers;
 pub mod health;

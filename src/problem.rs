@@ -2,6 +2,8 @@
 //!
 //! Clients get a status, a title, a generic detail and ids to quote; the cause goes to the log.
 
+use std::borrow::Cow;
+
 use serde::Serialize;
 
 /// `Retry-After` when every origin is unhealthy: half the probe interval (one minute).
@@ -142,9 +144,9 @@ pub struct Answer {
     /// Short title; `None` for a response without a body.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<&'static str>,
-    /// Generic detail.
+    /// Generic detail (the admin API's refusals say which version and why).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub detail: Option<&'static str>,
+    pub detail: Option<Cow<'static, str>>,
     /// The request id (also in `X-Request-Id`).
     pub request_id: String,
     /// The route that matched, if one did.
@@ -171,7 +173,7 @@ impl Answer {
         Self {
             status: error.status(),
             title: Some(error.title()),
-            detail: Some(error.detail()),
+            detail: Some(Cow::Borrowed(error.detail())),
             request_id: request_id.to_owned(),
             route_id: None,
             version: None,

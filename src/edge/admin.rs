@@ -1,16 +1,25 @@
-//! The admin API under `/__gateway/`: health, routes, versions and stats, behind a bearer token
-//! (`ADMIN_TOKEN`, a secret; `.dev.vars` locally). Never forwarded to an origin.
+//! The admin API under `/__gateway/`: the console's static files (no token), and behind a
+//! bearer token (`ADMIN_TOKEN`, a secret; `.dev.vars` locally) health, routes, versions, stats,
+//! the release, diffs and health history — and the write endpoints ([`super::actions`]). Never
+//! forwarded to an origin.
 
 use wasm_bindgen::JsValue;
 use worker::web_sys::{Headers, Response, ResponseInit};
 use worker::{Env, Result};
 
-use super::{health, isolate, proxy, routes};
+use super::{actions, health, isolate, proxy, routes};
 use crate::access_log::{event, Field};
-use crate::admin::{authorized, bad_query, AdminRoute, Endpoint, VersionsReport};
+use crate::admin::actions::{check_document, Refusal};
+use crate::admin::console::Asset;
+use crate::admin::query::{DiffQuery, HistoryQuery};
+use crate::admin::release::ReleaseReport;
+use crate::admin::{authorized, bad_query, AdminRoute, DiffReport, Endpoint, VersionsReport};
 use crate::forward::UrlParts;
+use crate::health::timeline::{timeline, MAX_TIMELINE_ROWS, SELECT_SINCE};
+use crate::health::Snapshot;
 use crate::history::{Activation, VersionRecord, SELECT_ACTIVATIONS, SELECT_VERSIONS};
 use crate::problem::{Answer, GatewayError};
+use crate::rollout::release::{Effective, Release};
 use crate::stats::report::{report, StatsQuery};
 use crate::stats::sql::{Row, SELECT_STEPS_SINCE};
 use crate::table::{version_key, ACTIVE_KEY};
@@ -20,6 +29,27 @@ const TOKEN: &str = "ADMIN_TOKEN";
 /// Versions and activations listed by `/__gateway/versions`.
 const HISTORY_LIMIT: f64 = 100.0;
 
+/// Why an admin request got no report: a refusal the client should read (404, 409, 422, …),
+/// or a failure whose cause goes to the log (500).
+pub enum Failure {
+    /// A problem with its own status and detail.
+    Refused(Refusal),
+    /// The gateway failed; the message is for the log.
+    Internal(String),
+}
+
+impl From<String> for Failure {
+    fn from(message: String) -> Self {
+        Self::Internal(message)
+    }
+}
+
+impl From<Refusal> for Failure {
+    fn from(refusal: Refusal) -> Self {
+        Self::Refused(refusal)
+    }
+}
+
 /// Answers an admin request.
 pub async fn serve(
     req: &worker::web_sys::Request,
@@ -27,6 +57,13 @@ pub async fn serve(
     route: AdminRoute,
     request_id: &str,
 ) -> Result<Response> {
+    match route {
+        AdminRoute::Endpoint(Endpoint::Console(asset)) => return console(asset, request_id),
+        AdminRoute::Redirect { location } => {
+            return respond(308, None, &[("location", location)], request_id)
+        }
+        _ => {}
+    }
     let token = env.secret(TOKEN).ok().map(|s| s.to_string());
     let header = req.headers().get("authorization").ok().flatten();
     let problem = |error| Answer::problem(error, request_id);
@@ -37,30 +74,46 @@ pub async fn serve(
     }
     let endpoint = match route {
         AdminRoute::Endpoint(endpoint) => endpoint,
-        AdminRoute::NotFound => return Ok(proxy::answer(&problem(GatewayError::NoRoute))),
-        AdminRoute::MethodNotAllowed => {
-            let answer = problem(GatewayError::MethodNotAllowed).with("allow", "GET, HEAD");
+        AdminRoute::MethodNotAllowed { allow } => {
+            let answer = problem(GatewayError::MethodNotAllowed).with("allow", allow);
             return Ok(proxy::answer(&answer));
         }
-    };
-    let body = match endpoint {
-        Endpoint::Health => health_report(env).await,
-        Endpoint::Routes => routes_report(env).await,
-        Endpoint::Versions => versions_report(env).await,
-        Endpoint::Stats => {
-            let url = req.url();
-            let query = UrlParts::split(&url).and_then(|u| u.query);
-            match StatsQuery::parse(query, js_sys::Date::now() as u64) {
-                Ok(query) => stats_report(env, &query).await,
-                Err(why) => return Ok(proxy::answer(&bad_query(why, request_id))),
-            }
+        AdminRoute::NotFound | AdminRoute::Redirect { .. } => {
+            return Ok(proxy::answer(&problem(GatewayError::NoRoute)))
         }
+    };
+    let url = req.url();
+    let query = UrlParts::split(&url).and_then(|u| u.query);
+    let now = js_sys::Date::now() as u64;
+    let body = match endpoint {
+        Endpoint::Health => health_report(env).await.map_err(Failure::from),
+        Endpoint::Routes => routes_report(env).await.map_err(Failure::from),
+        Endpoint::Versions => versions_report(env).await.map_err(Failure::from),
+        Endpoint::Release => release_report(env).await.map_err(Failure::from),
+        Endpoint::Stats => match StatsQuery::parse(query, now) {
+            Ok(query) => stats_report(env, &query).await.map_err(Failure::from),
+            Err(why) => return Ok(proxy::answer(&bad_query(why, request_id))),
+        },
+        Endpoint::Diff => match DiffQuery::parse(query) {
+            Ok(query) => diff_report(env, &query).await,
+            Err(why) => return Ok(proxy::answer(&bad_query(why, request_id))),
+        },
+        Endpoint::HealthHistory => match HistoryQuery::parse(query, now) {
+            Ok(query) => health_history(env, &query).await.map_err(Failure::from),
+            Err(why) => return Ok(proxy::answer(&bad_query(why, request_id))),
+        },
+        Endpoint::Rollback | Endpoint::Promote | Endpoint::Abort => {
+            actions::act(req, env, endpoint).await
+        }
+        Endpoint::Console(asset) => return console(asset, request_id),
     };
     match body {
         Ok(body) => json(&body, request_id),
-        Err(e) => {
+        Err(Failure::Refused(refusal)) => Ok(proxy::answer(&refusal.answer(request_id))),
+        Err(Failure::Internal(e)) => {
             let fields = [
                 ("request_id", Field::Str(request_id)),
+                ("endpoint", Field::Str(&format!("{endpoint:?}"))),
                 ("error", Field::Str(&e)),
             ];
             worker::console_error!("{}", event("admin_error", &fields));
@@ -69,15 +122,40 @@ pub async fn serve(
     }
 }
 
-fn json(body: &str, request_id: &str) -> Result<Response> {
-    let headers = Headers::new()?;
-    headers.set("content-type", "application/json")?;
-    headers.set("cache-control", "no-store")?;
-    headers.set("x-request-id", request_id)?;
+/// The one builder of the admin API's own non-problem responses (JSON reports, the console's
+/// files, the redirect to it): `headers`, then `x-request-id`.
+pub(super) fn respond(
+    status: u16,
+    body: Option<&str>,
+    headers: &[(&str, &str)],
+    request_id: &str,
+) -> Result<Response> {
+    let all = Headers::new()?;
+    for (name, value) in headers {
+        all.set(name, value)?;
+    }
+    if !headers.iter().any(|(name, _)| *name == "cache-control") {
+        all.set("cache-control", "no-store")?;
+    }
+    all.set("x-request-id", request_id)?;
     let init = ResponseInit::new();
-    init.set_status(200);
-    init.set_headers(&headers);
-    Ok(Response::new_with_opt_str_and_init(Some(body), &init)?)
+    init.set_status(status);
+    init.set_headers(&all);
+    Ok(Response::new_with_opt_str_and_init(body, &init)?)
+}
+
+fn json(body: &str, request_id: &str) -> Result<Response> {
+    respond(
+        200,
+        Some(body),
+        &[("content-type", "application/json")],
+        request_id,
+    )
+}
+
+/// One of the console's files, with its CSP and other headers.
+pub(super) fn console(asset: Asset, request_id: &str) -> Result<Response> {
+    respond(200, Some(asset.body()), &asset.headers(), request_id)
 }
 
 /// Latest snapshot per origin of the active table, and the overall status.
@@ -167,4 +245,72 @@ async fn stats_report(env: &Env, query: &StatsQuery) -> std::result::Result<Stri
         .and_then(|r| r.results())
         .map_err(super::worker_error)?;
     serde_json::to_string(&report(query, &rows)).map_err(|e| e.to_string())
+}
+
+/// The release in force, as `routes/active` and `routes/release` say (after the staleness
+/// rule); none when nothing is published.
+async fn release_report(env: &Env) -> std::result::Result<String, String> {
+    let config = isolate::config(env);
+    let current = current_release(env).await?;
+    let report = ReleaseReport::new(&config.environment, current.as_ref());
+    serde_json::to_string(&report).map_err(|e| e.to_string())
+}
+
+/// The release in force; `None` when `routes/active` is missing (nothing is published).
+pub async fn current_release(env: &Env) -> std::result::Result<Option<Effective>, String> {
+    let kv = routes::kv(env)?;
+    let (active, release) = routes::read_pointers(&kv).await?;
+    Ok(Release::effective(active.as_deref(), release.as_deref()).ok())
+}
+
+/// What changes between two versions: both documents read from KV and validated (404 when one
+/// is missing, 422 when it does not validate), then compared as `gatewayctl diff` does.
+async fn diff_report(env: &Env, query: &DiffQuery) -> std::result::Result<String, Failure> {
+    let config = isolate::config(env);
+    let kv = routes::kv(env)?;
+    let (from, to) = futures_util::future::join(
+        kv.get(&version_key(&query.from)).text(),
+        kv.get(&version_key(&query.to)).text(),
+    )
+    .await;
+    let read = |text: std::result::Result<Option<String>, worker::KvError>, version: &str| {
+        text.map_err(|e| Failure::Internal(format!("reading {}: {e}", version_key(version))))
+    };
+    let (from, to) = (read(from, &query.from)?, read(to, &query.to)?);
+    let env_name = config.environment.as_str();
+    let old = check_document(&query.from, env_name, from.as_deref())?;
+    let new = check_document(&query.to, env_name, to.as_deref())?;
+    let diff = crate::diff::compare((&old.0, &old.1), (&new.0, &new.1), Vec::new());
+    let report = DiffReport {
+        environment: env_name,
+        from: &query.from,
+        to: &query.to,
+        diff: &diff,
+    };
+    serde_json::to_string(&report).map_err(|e| Failure::Internal(e.to_string()))
+}
+
+/// Snapshots per origin since the query's start, from D1 (the newest `MAX_TIMELINE_ROWS`).
+async fn health_history(env: &Env, query: &HistoryQuery) -> std::result::Result<String, String> {
+    let config = isolate::config(env);
+    // Without a table the origins are those of the snapshots alone.
+    let targets = match routes::active(env, &config).await {
+        Ok(table) => crate::health::plan(&table),
+        Err(_) => Vec::new(),
+    };
+    let db = env.d1(health::D1_BINDING).map_err(|e| e.to_string())?;
+    let params = [
+        JsValue::from(query.from_ms as f64),
+        JsValue::from(MAX_TIMELINE_ROWS as f64),
+    ];
+    let rows: Vec<Snapshot> = db
+        .prepare(SELECT_SINCE)
+        .bind(&params)
+        .map_err(super::worker_error)?
+        .all()
+        .await
+        .and_then(|r| r.results())
+        .map_err(super::worker_error)?;
+    let report = timeline(&targets, &rows, query.from_ms, query.until_ms);
+    serde_json::to_string(&report).map_err(|e| e.to_string())
 }

@@ -8,6 +8,7 @@
 //! path. Only a step that really waits (an isolate's first table load, a KV key lookup, a
 //! JWT signature, the admin API) hands the rest to the JavaScript event loop.
 
+mod actions;
 mod admin;
 mod canary;
 mod deadline;

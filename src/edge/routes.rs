@@ -206,11 +206,17 @@ pub fn kv(env: &Env) -> Result<KvStore, String> {
 
 /// Reads `routes/active` and `routes/release` together and applies the staleness rule.
 pub async fn pointers(kv: &KvStore) -> Result<Effective, String> {
+    let (active, release) = read_pointers(kv).await?;
+    Release::effective(active.as_deref(), release.as_deref())
+}
+
+/// The values of `routes/active` and `routes/release`, read together.
+pub async fn read_pointers(kv: &KvStore) -> Result<(Option<String>, Option<String>), String> {
     let (active, release) =
         futures_util::future::join(kv.get(ACTIVE_KEY).text(), kv.get(RELEASE_KEY).text()).await;
     let active = active.map_err(|e| format!("reading {ACTIVE_KEY}: {e}"))?;
     let release = release.map_err(|e| format!("reading {RELEASE_KEY}: {e}"))?;
-    Release::effective(active.as_deref(), release.as_deref())
+    Ok((active, release))
 }
 
 /// Reads and validates the document of `version`.

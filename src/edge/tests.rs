@@ -225,3 +225,53 @@ fn tallies_in_glue_js_count_as_the_rust_counters_do() {
     assert_eq!(sum(""), one);
     assert_eq!(take_stats(), "[]", "taking the counts starts over");
 }
+
+#[wasm_bindgen_test]
+async fn admin_refusals_are_problem_json_that_say_why() {
+    proxy::init();
+    let refusal = crate::admin::actions::Refusal::Conflict("V1 is already active.".into());
+    let response = proxy::answer(&refusal.answer("req-9"));
+    assert_eq!(response.status(), 409);
+    let h = response.headers();
+    assert_eq!(
+        h.get("content-type").unwrap().as_deref(),
+        Some("application/problem+json")
+    );
+    let body: serde_json::Value = serde_json::from_str(&text(&response).await).unwrap();
+    assert_eq!(
+        body,
+        serde_json::json!({
+            "type": "about:blank", "status": 409, "title": "Conflict",
+            "detail": "V1 is already active.", "request_id": "req-9",
+        })
+    );
+}
+
+#[wasm_bindgen_test]
+async fn console_files_carry_their_policy() {
+    use crate::admin::console::{Asset, CONTENT_SECURITY_POLICY};
+    for asset in [Asset::Index, Asset::Script, Asset::Style] {
+        let response = super::admin::console(asset, "req-c").unwrap();
+        assert_eq!(response.status(), 200);
+        let h = response.headers();
+        let get = |name: &str| h.get(name).unwrap();
+        assert_eq!(get("content-type").as_deref(), Some(asset.content_type()));
+        assert_eq!(
+            get("content-security-policy").as_deref(),
+            Some(CONTENT_SECURITY_POLICY)
+        );
+        assert_eq!(get("x-content-type-options").as_deref(), Some("nosniff"));
+        assert_eq!(get("referrer-policy").as_deref(), Some("no-referrer"));
+        assert_eq!(get("cache-control").as_deref(), Some("no-store"));
+        assert_eq!(get("x-request-id").as_deref(), Some("req-c"));
+        assert_eq!(text(&response).await, asset.body());
+    }
+    let redirect = super::admin::respond(308, None, &[("location", "/__gateway/")], "r").unwrap();
+    assert_eq!(
+        (
+            redirect.status(),
+            redirect.headers().get("location").unwrap()
+        ),
+        (308, Some("/__gateway/".to_owned()))
+    );
+}

@@ -1,11 +1,13 @@
 //! Upstream health: classifying probe results, choosing an origin by weight among those not
-//! known to be unhealthy, and the D1 rows and SQL for snapshots.
+//! known to be unhealthy, the D1 rows and SQL for snapshots, and their timeline per origin
+//! ([`timeline`], for the admin API).
 //!
 //! Pure: the edge layer runs the probes, stores the verdicts and keeps the per-isolate view.
 
 mod choose;
 mod probe;
 mod snapshot;
+pub mod timeline;
 
 pub use choose::{choose, Choice, HealthView};
 pub use probe::{

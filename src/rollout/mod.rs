@@ -8,9 +8,12 @@
 //! - [`release`]: the release pointer (stable, canary candidate, shadow), its staleness rule
 //!   and the per-request version pick.
 //! - [`canary`]: the canary judge — wait, abort, advance or promote, with the figures.
+//! - [`transition`]: what a rollback, a promotion or an abort by hand writes and records
+//!   (`gatewayctl` and the admin API alike).
 pub mod canary;
 pub mod release;
 pub mod shadow;
 pub mod split;
 pub mod sticky;
+pub mod transition;
 pub mod when;

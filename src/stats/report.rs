@@ -88,7 +88,7 @@ impl StatsQuery {
 }
 
 /// `90s`, `15m`, `6h`, `7d`, `500ms` in ms.
-fn duration_ms(text: &str) -> Option<u64> {
+pub(crate) fn duration_ms(text: &str) -> Option<u64> {
     let digits = text.bytes().take_while(u8::is_ascii_digit).count();
     let (n, unit) = text.split_at(digits);
     let unit_ms = match unit {
@@ -103,7 +103,7 @@ fn duration_ms(text: &str) -> Option<u64> {
 }
 
 /// Percent-decodes a query value (`+` is a space).
-fn decode(value: &str) -> Option<String> {
+pub(crate) fn decode(value: &str) -> Option<String> {
     let bytes = value.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

@@ -9,6 +9,7 @@ use gateway::history::{Action, NewActivation};
 use gateway::rollout::canary::{duration, percent, Judge};
 use gateway::rollout::release::{Candidate, Release};
 use gateway::rollout::sticky::{basis_points, Sticky};
+use gateway::rollout::transition;
 
 use crate::args::Args;
 use crate::publish::{check_document, nothing_changed, step, switch_stable, with_note};
@@ -301,23 +302,10 @@ pub fn promote(args: &Args) -> Result<(), String> {
             ))
         })?;
     check_document(&doc, &candidate.version, &store.env).map_err(nothing_changed)?;
-    let next = current.promoted().expect("a candidate runs");
-    let reason = with_note(
-        &format!("promoted by hand at {}", percent(candidate.percent)),
-        &args.note,
-    );
-    let at = version::now_rfc3339();
-    let author = args.author();
-    let row = NewActivation {
-        environment: &store.env,
-        version: &candidate.version,
-        previous: Some(&current.stable),
-        action: Action::Promote,
-        author: &author,
-        activated_at: &at,
-        reason: &reason,
-    };
-    switch_stable(&store, &started, &next, None, &[row])?;
+    let plan = transition::promote(&current, &args.note).expect("running() checked");
+    let (author, at) = (args.author(), version::now_rfc3339());
+    let rows = plan.activations(&store.env, &author, &at);
+    switch_stable(&store, &started, &plan.next, None, &rows)?;
     eprintln!(
         "promoted {} (was {}) in {:.1} s",
         candidate.version,
@@ -339,8 +327,9 @@ pub fn abort(args: &Args) -> Result<(), String> {
     );
     let current = running(args)?;
     let candidate = current.candidate.as_ref().expect("running() checked");
+    let plan = transition::abort(&current, &args.note).expect("running() checked");
     store
-        .set_release(&current.aborted())
+        .set_release(&plan.next)
         .map_err(|e| nothing_changed(format!("{e}\nthe canary still runs")))?;
     step(
         &started,
@@ -350,23 +339,9 @@ pub fn abort(args: &Args) -> Result<(), String> {
             current.stable
         ),
     );
-    let reason = with_note(
-        &format!("aborted by hand at {}", percent(candidate.percent)),
-        &args.note,
-    );
+    let (author, at) = (args.author(), version::now_rfc3339());
     store
-        .record(
-            None,
-            &[NewActivation {
-                environment: &store.env,
-                version: &current.stable,
-                previous: Some(&candidate.version),
-                action: Action::Abort,
-                author: &args.author(),
-                activated_at: &version::now_rfc3339(),
-                reason: &reason,
-            }],
-        )
+        .record(None, &plan.activations(&store.env, &author, &at))
         .map_err(|e| {
             format!(
                 "{e}\nthe canary was aborted, but D1 missed the record: run `gatewayctl status`"

@@ -9,6 +9,7 @@ use std::time::Instant;
 use gateway::history::{Action, NewActivation, VersionRecord};
 use gateway::rollout::canary::percent;
 use gateway::rollout::release::{Release, RELEASE_KEY};
+use gateway::rollout::transition;
 use gateway::table::{RouteDocument, RouteTable, ACTIVE_KEY};
 
 use crate::args::Args;
@@ -209,59 +210,18 @@ pub fn rollback(args: &Args) -> Result<(), String> {
     step(&started, &format!("{target} is present and valid"));
 
     let (author, at) = (args.author(), version::now_rfc3339());
-    let reason = with_note(
-        &match (&args.to, stable) {
-            (Some(_), _) => format!("rolled back to {target} by name"),
-            (None, Some(s)) => format!("rolled back to the version before {s}"),
-            (None, None) => "rolled back".to_owned(),
-        },
-        &args.note,
-    );
-    let ended = format!("rolling back to {target} ended it");
-    let mut rows = Vec::new();
+    let plan = transition::rollback(current.as_ref(), &target, args.to.is_some(), &args.note);
     if let (Some(c), Some(s)) = (current.as_ref().and_then(|r| r.candidate.as_ref()), stable) {
         eprintln!(
             "the canary of {} ends: it was running beside {s}",
             c.version
         );
-        rows.push(NewActivation {
-            environment: &store.env,
-            version: s,
-            previous: Some(&c.version),
-            action: Action::Abort,
-            author: &author,
-            activated_at: &at,
-            reason: &ended,
-        });
     }
     if let Some(shadow) = current.as_ref().and_then(|r| r.shadow.as_deref()) {
         eprintln!("the shadow {shadow} ends");
-        rows.push(NewActivation {
-            environment: &store.env,
-            version: &target,
-            previous: Some(shadow),
-            action: Action::ShadowEnd,
-            author: &author,
-            activated_at: &at,
-            reason: &ended,
-        });
     }
-    rows.push(NewActivation {
-        environment: &store.env,
-        version: &target,
-        previous: stable,
-        action: Action::Rollback,
-        author: &author,
-        activated_at: &at,
-        reason: &reason,
-    });
-    switch_stable(
-        &store,
-        &started,
-        &Release::stable_only(&target),
-        None,
-        &rows,
-    )?;
+    let rows = plan.activations(&store.env, &author, &at);
+    switch_stable(&store, &started, &plan.next, None, &rows)?;
     eprintln!(
         "rolled back from {} to {target} in {:.1} s",
         stable.unwrap_or("none"),
@@ -333,13 +293,7 @@ pub fn describe(release: &Release) -> String {
 }
 
 /// A transition's reason with the `--note`, if one was given.
-pub fn with_note(reason: &str, note: &str) -> String {
-    if note.is_empty() {
-        reason.to_owned()
-    } else {
-        format!("{reason} — {note}")
-    }
-}
+pub use gateway::rollout::transition::with_note;
 
 /// The worker would accept `doc` as version `version` of `env`.
 pub fn check_document(doc: &RouteDocument, version: &str, env: &str) -> Result<(), String> {

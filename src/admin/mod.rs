@@ -1,20 +1,73 @@
 //! The admin API's routing and authentication: everything under `/__gateway/` is the
-//! gateway's own, never forwarded, and needs `Authorization: Bearer <ADMIN_TOKEN>`.
+//! gateway's own, never forwarded. The operator console's static files need no token; every
+//! other endpoint needs `Authorization: Bearer <ADMIN_TOKEN>`.
+//!
+//! - [`console`]: the console's embedded files and their headers (a strict CSP).
+//! - [`release`]: `GET /__gateway/release` and what the write endpoints answer.
+//! - [`actions`]: `POST /__gateway/rollback`, `/promote`, `/abort` — their bodies, checks and
+//!   refusals (the transitions themselves are [`crate::rollout::transition`]'s).
+//! - [`query`]: the query strings of `GET /__gateway/diff` and `/__gateway/health/history`.
+
+pub mod actions;
+pub mod console;
+pub mod query;
+pub mod release;
+
+use std::borrow::Cow;
 
 use crate::problem::Answer;
 use crate::table::RESERVED_PREFIX;
+
+pub use console::Asset;
 
 /// An admin endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Endpoint {
     /// `GET /__gateway/health`: latest snapshot per origin and the overall status.
     Health,
+    /// `GET /__gateway/health/history`: snapshots per origin over a time range.
+    HealthHistory,
     /// `GET /__gateway/routes`: the active version and its routes.
     Routes,
     /// `GET /__gateway/versions`: publish and rollback history.
     Versions,
     /// `GET /__gateway/stats`: traffic statistics per version, route and upstream.
     Stats,
+    /// `GET /__gateway/release`: the release in force (stable, canary, shadow).
+    Release,
+    /// `GET /__gateway/diff`: what changes between two versions.
+    Diff,
+    /// `POST /__gateway/rollback`: an earlier version made stable again.
+    Rollback,
+    /// `POST /__gateway/promote`: the canary's candidate made stable.
+    Promote,
+    /// `POST /__gateway/abort`: the canary dropped.
+    Abort,
+    /// `GET /__gateway/`, `/__gateway/console.js`, `/__gateway/console.css`: the console.
+    Console(Asset),
+}
+
+impl Endpoint {
+    /// The methods it answers, as an `Allow` header says them.
+    pub fn allow(self) -> &'static str {
+        match self {
+            Self::Rollback | Self::Promote | Self::Abort => "POST",
+            _ => "GET, HEAD",
+        }
+    }
+
+    /// Whether it answers `method`.
+    pub fn accepts(self, method: &str) -> bool {
+        match self {
+            Self::Rollback | Self::Promote | Self::Abort => method == "POST",
+            _ => matches!(method, "GET" | "HEAD"),
+        }
+    }
+
+    /// Whether it needs the bearer token: all but the console's static files.
+    pub fn needs_token(self) -> bool {
+        !matches!(self, Self::Console(_))
+    }
 }
 
 /// Where an admin request goes.
@@ -24,8 +77,16 @@ pub enum AdminRoute {
     Endpoint(Endpoint),
     /// Under the prefix, but no such endpoint.
     NotFound,
-    /// A known endpoint with another method than GET/HEAD.
-    MethodNotAllowed,
+    /// A known endpoint with another method; `allow` lists those it answers.
+    MethodNotAllowed {
+        /// The `Allow` header.
+        allow: &'static str,
+    },
+    /// `/__gateway` itself: a permanent redirect to the console at `location`.
+    Redirect {
+        /// Where to.
+        location: &'static str,
+    },
 }
 
 /// `Some` for any path under the reserved prefix; `None` sends the request to routing.
@@ -35,15 +96,32 @@ pub fn route(method: &str, path: &str) -> Option<AdminRoute> {
         return None;
     }
     let endpoint = match rest {
+        "" => {
+            return Some(AdminRoute::Redirect {
+                location: console::CONSOLE_PATH,
+            })
+        }
         "/health" => Endpoint::Health,
+        "/health/history" => Endpoint::HealthHistory,
         "/routes" => Endpoint::Routes,
         "/versions" => Endpoint::Versions,
         "/stats" => Endpoint::Stats,
-        _ => return Some(AdminRoute::NotFound),
+        "/release" => Endpoint::Release,
+        "/diff" => Endpoint::Diff,
+        "/rollback" => Endpoint::Rollback,
+        "/promote" => Endpoint::Promote,
+        "/abort" => Endpoint::Abort,
+        _ => match Asset::at(rest) {
+            Some(asset) => Endpoint::Console(asset),
+            None => return Some(AdminRoute::NotFound),
+        },
     };
-    Some(match method {
-        "GET" | "HEAD" => AdminRoute::Endpoint(endpoint),
-        _ => AdminRoute::MethodNotAllowed,
+    Some(if endpoint.accepts(method) {
+        AdminRoute::Endpoint(endpoint)
+    } else {
+        AdminRoute::MethodNotAllowed {
+            allow: endpoint.allow(),
+        }
     })
 }
 
@@ -51,7 +129,7 @@ pub fn route(method: &str, path: &str) -> Option<AdminRoute> {
 pub fn bad_query(detail: &'static str, request_id: &str) -> Answer {
     Answer {
         title: Some("Bad Request"),
-        detail: Some(detail),
+        detail: Some(Cow::Borrowed(detail)),
         ..Answer::empty(400, request_id)
     }
 }
@@ -169,6 +247,20 @@ pub struct VersionsReport<'a> {
     pub versions: &'a [crate::history::VersionRecord],
     /// Activations, newest first.
     pub activations: &'a [crate::history::Activation],
+}
+
+/// `GET /__gateway/diff?from=V1&to=V2`: what changes from one version to the other.
+#[derive(Debug, serde::Serialize)]
+pub struct DiffReport<'a> {
+    /// The environment.
+    pub environment: &'a str,
+    /// The old version.
+    pub from: &'a str,
+    /// The new version.
+    pub to: &'a str,
+    /// Changes, samples tried and the samples that move.
+    #[serde(flatten)]
+    pub diff: &'a crate::diff::Diff,
 }
 
 /// `GET /__gateway/routes`: the served document is embedded as stored (already JSON).
