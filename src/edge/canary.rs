@@ -47,7 +47,7 @@ pub async fn evaluate(env: &Env, environment: &str) -> Result<(), String> {
     let verdict = judge(candidate, &stable, &cand, now);
     let (next, action, name) = match &verdict {
         Verdict::Wait(_) => {
-            log("canary_wait", &release, &verdict);
+            log("canary_wait", &release, None, &verdict);
             return Ok(());
         }
         Verdict::Abort(_) => (release.aborted(), Action::Abort, "canary_aborted"),
@@ -101,14 +101,20 @@ pub async fn evaluate(env: &Env, environment: &str) -> Result<(), String> {
         Ok(statement) => statement.run().await.map(drop).map_err(worker_error),
         Err(e) => Err(worker_error(e)),
     };
-    log(name, &release, &verdict);
+    log(name, &release, Some(&next), &verdict);
     // The transition happened; a history row that could not be written is an error to see.
     recorded.map_err(|e| format!("{name}, but recording it in D1 failed: {e}"))
 }
 
-fn log(name: &str, release: &Release, verdict: &Verdict) {
+/// Logs a verdict: the canary judged (`release`), and its share after the transition (`next`;
+/// none after an abort or a promotion).
+fn log(name: &str, release: &Release, next: Option<&Release>, verdict: &Verdict) {
     let candidate = release.candidate.as_ref();
-    let percent = candidate.map_or(String::new(), |c| c.percent.to_string());
+    let share = match next {
+        Some(next) => next.candidate.as_ref(),
+        None => candidate,
+    };
+    let percent = share.map_or("null".to_owned(), |c| c.percent.to_string());
     let fields = [
         ("stable", Field::Str(&release.stable)),
         (
