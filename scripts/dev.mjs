@@ -73,6 +73,7 @@ async function main() {
   }
   console.log(`\nTry: curl http://localhost:${PORT}/api/orders/1          # 401: the route needs an API key`);
   console.log(tryPolicies(doc, PORT));
+  console.log(`Console: http://localhost:${PORT}/__gateway/  — sign in with the admin token ${token} (from .dev.vars)`);
   console.log(`Admin API (token from .dev.vars): curl -H 'Authorization: Bearer ${token}' http://localhost:${PORT}/__gateway/health`);
   console.log(`Run the health probes now: curl 'http://localhost:${PORT}/__scheduled?cron=*+*+*+*+*'`);
   console.log(`Saving a file reloads it: src/ (the worker), ${ROUTES} (published to local KV), backends/<name>/ (that backend), migrations/ (applied).`);

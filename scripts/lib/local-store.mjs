@@ -61,10 +61,11 @@ const OPERATIONS = {
 };
 
 /** Serves the store on a free loopback port for the wrangler configuration in `root`, in
- *  this process; prints `LOCAL_STORE_URL=<url>` once ready. */
-async function serve(root) {
+ *  this process; prints `LOCAL_STORE_URL=<url>` once ready. `persistTo`: the local state
+ *  directory, as wrangler's `--persist-to` takes it (default: wrangler's own, .wrangler/state). */
+async function serve(root, persistTo = path.join(root, '.wrangler/state')) {
   const { getPlatformProxy } = await import(path.join(root, 'node_modules/wrangler/wrangler-dist/cli.js'));
-  const proxy = await getPlatformProxy({ configPath: path.join(root, 'wrangler.toml'), persist: { path: path.join(root, '.wrangler/state/v3') } });
+  const proxy = await getPlatformProxy({ configPath: path.join(root, 'wrangler.toml'), persist: { path: path.join(persistTo, 'v3') } });
   const server = createServer(async (req, res) => {
     try {
       const operation = OPERATIONS[req.url.slice(1)];
@@ -86,8 +87,8 @@ async function serve(root) {
  *  environment that points gatewayctl at it: `{WRANGLER, LOCAL_STORE_URL}`. A child, not
  *  in-process: the local runtime behind the store ends its process on Ctrl-C at once, and
  *  the stack must stop what it started first. */
-export async function startLocalStore(root) {
-  const child = spawn(process.execPath, [WRANGLER_STAND_IN, 'serve'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+export async function startLocalStore(root, persistTo) {
+  const child = spawn(process.execPath, [WRANGLER_STAND_IN, 'serve', ...(persistTo ? [persistTo] : [])], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
   const proc = track(child, 'local-store', false);
   const url = await new Promise((resolve, reject) => {
     child.stdout.on('data', () => {
@@ -136,7 +137,7 @@ async function standIn(args) {
 
 if (process.argv[1] === WRANGLER_STAND_IN) {
   const args = process.argv.slice(2);
-  (args[0] === 'serve' ? serve(process.cwd()) : standIn(args)).catch((e) => {
+  (args[0] === 'serve' ? serve(process.cwd(), args[1]) : standIn(args)).catch((e) => {
     console.error(e.message);
     process.exit(1);
   });

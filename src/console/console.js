@@ -242,15 +242,16 @@ function timeChart({ caption, unit, series, from, to, step = 0, bars = false, in
 const legend = (items) => h('ul', { class: 'legend' },
   items.map((it) => h('li', null, h('span', { class: `swatch ${it.cls}`, 'aria-hidden': 'true' }), it.name)));
 
-/** A status timeline: one band, a segment per snapshot until the next one. */
-function timeline({ caption, from, to, snapshots, width = room() }) {
+/** A status timeline: one band, a segment per snapshot until the next one, or until it is no
+ *  longer fresh (`freshMs`): a gap in the probes stays a gap. */
+function timeline({ caption, from, to, snapshots, freshMs, width = room() }) {
   const H = 46; const L = 54; const R = 14; const band = 22;
   const x = (t) => L + ((Math.min(Math.max(t, from), to) - from) / Math.max(1, to - from)) * (width - L - R);
   const svg = s('svg', { class: 'chart', viewBox: `0 0 ${width} ${H}`, width, height: H, role: 'img',
     'aria-label': `${caption}: ${snapshots.length} probes, ${clock(from)}–${clock(to)}; latest ${snapshots.at(-1)?.status ?? 'none'}` });
   svg.append(s('text', { x: 4, y: 15, text: 'status' }));
   snapshots.forEach((snap, i) => {
-    const end = snapshots[i + 1]?.checked_at ?? to;
+    const end = Math.min(snapshots[i + 1]?.checked_at ?? to, snap.checked_at + freshMs);
     if (end < from) return;
     const w = Math.max(2, x(end) - x(snap.checked_at));
     svg.append(s('rect', { class: `s-${snap.status}`, x: x(snap.checked_at), y: 2, width: w, height: band },
@@ -305,7 +306,7 @@ const statsQuery = (since) => `stats?since=${since}&step=${WINDOWS[since]}s`;
 
 function signIn(root, message) {
   const input = h('input', { id: 'token', type: 'password', autocomplete: 'off', required: true, spellcheck: 'false' });
-  const error = h('div', { id: 'signin-error', role: 'alert' });
+  const error = h('div', { id: 'signin-error' });
   if (message) error.append(alertBox(message));
   const form = h('form', { 'aria-describedby': 'signin-help' },
     h('label', { for: 'token', text: 'Admin token' }), input,
@@ -354,7 +355,7 @@ async function overview(root) {
       cand ? [
         h('div', { class: 'big mono', id: 'candidate-version', text: cand.version }),
         h('div', null, badge('canary', `${num(cand.percent, 2)}% of requests`), ' ', stepText(cand)),
-        canaryButtons(cand),
+        h('div', { class: 'buttons' }, canaryButtons(cand)),
       ] : h('div', { class: 'muted', text: 'No canary running.' }),
       rel?.shadow ? h('div', { class: 'muted' }, 'Shadow: ', h('span', { class: 'mono', text: rel.shadow })) : null),
     h('section', { class: 'card', 'aria-labelledby': 'c-health' },
@@ -383,11 +384,20 @@ function stepText(cand) {
 /** Promote and abort; each names the candidate, so a canary changed meanwhile is refused (409). */
 function canaryButtons(cand) {
   const guard = () => ({ candidate: cand.version });
-  return h('div', { class: 'buttons' },
+  return [
     h('button', { type: 'button', class: 'primary', text: 'Promote canary',
       onclick: () => act('Promote the canary?', `${cand.version} will serve every request and become the active version.`, 'Promote', 'promote', guard()) }),
     h('button', { type: 'button', class: 'danger', text: 'Abort canary',
-      onclick: () => act('Abort the canary?', `${cand.version} will stop serving; every request goes back to the stable version.`, 'Abort', 'abort', guard()) }));
+      onclick: () => act('Abort the canary?', `${cand.version} will stop serving; every request goes back to the stable version.`, 'Abort', 'abort', guard()) })];
+}
+
+/** A route's conditions in words: `header x-beta = "1" and cookie beta present`. */
+function whenText(when) {
+  return Object.entries(when).flatMap(([kind, tests]) => Object.entries(tests ?? {}).map(([name, test]) => {
+    if (typeof test === 'string') return `${kind} ${name} = "${test}"`;
+    if (typeof test?.prefix === 'string') return `${kind} ${name} starts with "${test.prefix}"`;
+    return test?.present ? `${kind} ${name} present` : `${kind} ${name} ${JSON.stringify(test)}`;
+  })).join(' and ');
 }
 
 /** What a route's rewrite does, in words. */
@@ -408,15 +418,15 @@ async function routesView(root, query) {
   const rows = doc.routes.map((r) => {
     const up = doc.upstreams[r.upstream] ?? {};
     const timeout = r.timeout_ms ?? up.timeout_ms;
-    const policies = [...defaults, ...(r.policies ?? [])];
+    const policies = [...new Set([...defaults, ...(r.policies ?? [])])];
     const extra = [];
     if (r.split) extra.push(`split: ${Object.entries(r.split.to ?? {}).map(([k, v]) => `${k} ${v}%`).join(', ')}, sticky ${r.split.sticky ?? 'ip'}`);
-    if (r.when) extra.push(`when ${JSON.stringify(r.when)}`);
-    const text = [r.id, r.path, r.upstream, ...(r.methods ?? ['any']), ...policies, rewriteText(r.rewrite), ...extra].join(' ').toLowerCase();
+    if (r.when) extra.push(`when ${whenText(r.when)}`);
+    const text = [r.id, r.host ?? '', r.path, r.upstream, ...(r.methods ?? ['any']), ...policies, rewriteText(r.rewrite), ...extra].join(' ').toLowerCase();
     const tr = h('tr', null,
       h('td', { 'data-label': 'Route' }, h('strong', { text: r.id })),
       h('td', { 'data-label': 'Methods', text: r.methods?.length ? r.methods.join(', ') : 'any' }),
-      h('td', { 'data-label': 'Path', class: 'mono', text: r.path }),
+      h('td', { 'data-label': 'Path', class: 'mono', text: `${r.host ?? ''}${r.path}` }),
       h('td', { 'data-label': 'Upstream' }, h('div', null, r.upstream, extra.map((x) => h('div', { class: 'muted', text: x })))),
       h('td', { 'data-label': 'Rewrite', class: 'mono', text: rewriteText(r.rewrite) }),
       h('td', { 'data-label': 'Timeout', class: 'num', text: timeout != null ? ms(timeout) : '–' }),
@@ -473,11 +483,12 @@ async function versionsView(root, query) {
   });
 
   const actions = h('div', { class: 'buttons', role: 'group', 'aria-label': 'Release actions' });
-  if (previous && !cand) {
+  const alsoEnds = cand ? ` The canary of ${cand.version} ends with it.` : '';
+  if (previous) {
     actions.append(h('button', { type: 'button', class: 'danger', id: 'rollback-previous', text: 'Roll back to the previous version',
-      onclick: () => act('Roll back?', `${previous} (the version the current activation replaced) becomes active again, replacing ${active}.`, 'Roll back', 'rollback', { from: active }) }));
+      onclick: () => act('Roll back?', `${previous} (the version the current one replaced) becomes active again, replacing ${active}.${alsoEnds}`, 'Roll back', 'rollback', { from: active }) }));
   }
-  if (cand) actions.append(canaryButtons(cand));
+  if (cand) actions.append(...canaryButtons(cand));
   root.append(h('section', { class: 'panel', 'aria-labelledby': 'v-active' },
     h('h2', { id: 'v-active', text: 'In force' }),
     h('p', null, 'Active: ', h('strong', { class: 'mono', text: active ?? 'none' }),
@@ -499,7 +510,7 @@ async function versionsView(root, query) {
   }
 
   root.append(h('h2', { text: 'Versions' }), h('div', { class: 'scroll' }, h('table', { class: 'stack', id: 'version-table' },
-    h('thead', null, h('tr', null, ['Version', 'Created', 'Author', 'Note', 'Routes', ''].map((c) => h('th', { scope: 'col', text: c })))),
+    h('thead', null, h('tr', null, ['Version', 'Created', 'Author', 'Note', 'Routes', 'Action'].map((c) => h('th', { scope: 'col', text: c })))),
     h('tbody', null, list.map((v) => h('tr', { class: v.version === active ? 'current' : null },
       h('td', { 'data-label': 'Version', class: 'mono' }, v.version, ' ',
         v.version === active ? badge('active') : null, v.version === cand?.version ? badge('candidate') : null),
@@ -507,9 +518,9 @@ async function versionsView(root, query) {
       h('td', { 'data-label': 'Author', text: v.author }),
       h('td', { 'data-label': 'Note', text: v.note || '–' }),
       h('td', { 'data-label': 'Routes', class: 'num', text: v.route_count }),
-      h('td', { 'data-label': 'Action' }, v.version === active || cand ? null : h('button', {
-        type: 'button', 'aria-label': `Roll back to ${v.version}`, text: 'Roll back to this',
-        onclick: () => act('Roll back?', `${v.version} becomes active again, replacing ${active}.`, 'Roll back', 'rollback', { to: v.version, from: active }),
+      h('td', { 'data-label': 'Action' }, v.version === active || v.version === cand?.version ? null : h('button', {
+        type: 'button', 'aria-label': `Roll back to this version: ${v.version}`, text: 'Roll back to this',
+        onclick: () => act('Roll back?', `${v.version} becomes active again, replacing ${active}.${alsoEnds}`, 'Roll back', 'rollback', { to: v.version, from: active }),
       }))))))));
 
   root.append(h('h2', { text: 'History' }), h('div', { class: 'scroll' }, h('table', { class: 'stack', id: 'history-table' },
@@ -543,30 +554,34 @@ function diffView(d, from, to) {
 async function healthView(root, query) {
   const since = WINDOWS[query.get('since')] ? query.get('since') : '1h';
   const [now, hist] = await Promise.all([api('health'), api(`health/history?since=${since}`)]);
-  const to = hist.until_ms ?? Date.now();
-  const from = hist.from_ms ?? to - 3_600_000;
-  const snaps = new Map();
-  for (const o of hist.origins ?? []) snaps.set(`${o.upstream} ${o.origin}`, o.snapshots ?? []);
-  for (const sn of hist.snapshots ?? []) {
-    const k = `${sn.upstream} ${sn.origin}`;
-    snaps.set(k, [...(snaps.get(k) ?? []), sn]);
-  }
-  for (const list of snaps.values()) list.sort((a, b) => a.checked_at - b.checked_at);
+  const { from_ms: from, until_ms: to } = hist;
+  const key = (o) => `${o.upstream} ${o.origin}`;
+  const snaps = new Map(hist.origins.map((o) => [key(o), [...o.snapshots].sort((a, b) => a.checked_at - b.checked_at)]));
   root.append(windowPicker('health', since, query),
     h('p', null, 'Overall: ', badge(now.status), h('span', { class: 'muted', text: ` · last probe ${when(now.checked_at)} · a probe steers traffic for ${duration(Math.round(now.fresh_ms / 1000))} · version ${now.route_version}` })));
-  const origins = now.origins.length ? now.origins : [...snaps.keys()].map((k) => ({ upstream: k.split(' ')[0], origin: k.split(' ')[1], status: 'unknown' }));
-  if (!origins.length) root.append(h('p', { class: 'muted', text: 'No origins yet: run a probe round.' }));
+  if (hist.truncated) root.append(h('p', { class: 'muted', text: 'The window holds more snapshots than one answer carries: the oldest are left out.' }));
+  // The active table's origins, then any the window still has snapshots of that it dropped.
+  const current = new Set(now.origins.map(key));
+  const origins = [...now.origins, ...hist.origins.filter((o) => !current.has(key(o)) && o.snapshots.length)
+    .map((o) => ({ ...o, status: o.snapshots.at(-1).status, gone: true }))];
+  if (!origins.length) root.append(h('p', { class: 'muted', text: 'No origins yet: publish a route table and run a probe round.' }));
   origins.forEach((o, i) => {
-    const list = snaps.get(`${o.upstream} ${o.origin}`) ?? [];
+    const list = snaps.get(key(o)) ?? [];
     const id = `origin-${i}`;
+    const facts = o.gone ? ['no longer in the active table']
+      : [o.detail, o.http_status && !String(o.detail).includes(o.http_status) ? `HTTP ${o.http_status}` : null, ms(o.latency_ms),
+        `checked ${when(o.checked_at)}${o.fresh === false ? ' (stale: not steering traffic)' : ''}`];
     root.append(h('section', { class: 'panel origin', 'aria-labelledby': id, 'data-origin': o.origin },
       h('h2', { id }, `${o.upstream} · `, h('span', { class: 'mono', text: o.origin }), ' ', badge(o.status)),
-      h('p', { class: 'muted', text: `${o.detail ?? ''}${o.http_status && !String(o.detail).includes(o.http_status) ? ` · HTTP ${o.http_status}` : ''} · ${ms(o.latency_ms)} · checked ${when(o.checked_at)}${o.fresh === false ? ' (stale: not steering traffic)' : ''}` }),
-      timeline({ caption: `Status, last ${since}`, from, to, snapshots: list }),
+      h('p', { class: 'muted', text: facts.filter(Boolean).join(' · ') }),
+      timeline({ caption: `Status, last ${since}`, from, to, snapshots: list, freshMs: now.fresh_ms }),
       timeChart({ caption: `Probe latency, last ${since}`, unit: 'ms', from, to, H: 160,
-        series: [{ name: 'latency', cls: 'c0', points: list.map((sn) => [sn.checked_at, sn.latency_ms]) }] })));
+        series: [{ name: 'latency', cls: 'c0', points: gaps(list.map((sn) => [sn.checked_at, sn.latency_ms]), now.fresh_ms) }] })));
   });
 }
+
+/** Points with a break (null) wherever two are further apart than `ms`. */
+const gaps = (points, ms) => points.flatMap((p, i) => (i > 0 && p[0] - points[i - 1][0] > ms ? [[p[0] - 1, null], p] : [p]));
 
 function windowPicker(view, since, query) {
   const select = h('select', { id: 'window' }, Object.keys(WINDOWS).map((w) => h('option', { value: w, selected: w === since, text: `last ${w}` })));
@@ -607,7 +622,7 @@ async function trafficView(root, query) {
     h('td', { 'data-label': 'p95', class: 'num', text: ms(c.p95_ms) })];
   const heads = (first) => h('thead', null, h('tr', null, [...first, 'Requests', '4xx', '5xx', 'Error rate', 'p50', 'p95']
     .map((c, i) => h('th', { scope: 'col', class: i >= first.length ? 'num' : null, text: c }))));
-  root.append(h('h2', { text: 'Per version' }), h('div', { class: 'scroll' }, h('table', { class: 'stack', id: 'traffic-versions' },
+  root.append(h('h2', { text: route ? 'Per version (all routes)' : 'Per version' }), h('div', { class: 'scroll' }, h('table', { class: 'stack', id: 'traffic-versions' },
     heads(['Version']), h('tbody', null, stats.versions.filter((v) => !version || v.version === version).map((v) => h('tr', null,
       h('td', { 'data-label': 'Version', class: 'mono', text: v.version || '(no table)' }), cells(v.totals)))))));
   root.append(h('h2', { text: 'Per route' }), h('div', { class: 'scroll' }, h('table', { class: 'stack', id: 'traffic-routes' },
@@ -634,8 +649,9 @@ const RENDER = { overview, routes: routesView, versions: versionsView, health: h
 
 let generation = 0;
 
-/** Renders the view the hash names (or the sign-in form) into <main>. */
-async function render(message) {
+/** Renders the view the hash names (or the sign-in form) into <main>; `focus`: move the
+ *  focus to its heading (after a navigation, not on the first load). */
+async function render(message, focus = true) {
   const gen = ++generation;
   const [, name = 'overview', q = ''] = location.hash.match(/^#\/([a-z]+)?\??(.*)$/) ?? [];
   const view = VIEWS[name] ? name : 'overview';
@@ -649,9 +665,9 @@ async function render(message) {
   const root = h('div');
   if (!signedIn) {
     document.title = 'Sign in · Gateway console';
-    const focus = signIn(root, message);
+    const focusInput = signIn(root, message);
     main().replaceChildren(root);
-    focus();
+    focusInput();
     return;
   }
   document.title = `${VIEWS[view]} · Gateway console`;
@@ -672,7 +688,7 @@ async function render(message) {
   main().replaceChildren(root);
   main().removeAttribute('aria-busy');
   if (focused && $(focused)) $(focused).focus();
-  else if (!busy) heading.focus();
+  else if (!busy && focus) heading.focus();
 }
 
 function start() {
@@ -682,7 +698,8 @@ function start() {
   auto.checked = sessionStorage.getItem(AUTO_KEY) === '1';
   auto.addEventListener('change', () => sessionStorage.setItem(AUTO_KEY, auto.checked ? '1' : '0'));
   setInterval(() => {
-    if (auto.checked && token() && !$('confirm').open && !document.hidden) render();
+    const typing = ['INPUT', 'SELECT'].includes(document.activeElement?.tagName);
+    if (auto.checked && token() && !$('confirm').open && !document.hidden && !typing) render();
   }, AUTO_MS);
   $('confirm-note').addEventListener('keydown', (e) => {
     if (e.key === 'Enter') { e.preventDefault(); $('confirm').close('ok'); }
@@ -692,7 +709,7 @@ function start() {
   window.addEventListener('resize', () => {
     if (Math.abs(main().clientWidth - width) > 40 && token()) { width = main().clientWidth; render(); }
   });
-  render();
+  render(undefined, false);
 }
 
 start();

@@ -32,6 +32,7 @@ test('npm run dev serves routes.toml and Ctrl-C stops everything', { timeout: 18
     assert.equal(dev.exitCode, null, output);
     assert.match(output, /Live routes:/);
     assert.match(output, /users-get/);
+    assert.match(output, new RegExp(`Console: http://localhost:${port}/__gateway/ .* admin token \\S+ `));
 
     const anonymous = await fetch(`http://127.0.0.1:${port}/api/users/1`);
     assert.equal(anonymous.status, 401, 'routes.toml protects users-get with its jwt policy');
