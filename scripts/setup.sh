@@ -4,6 +4,8 @@
 #   - npm packages (wrangler, Node 22 for wrangler, wasm-opt from binaryen)
 #   - the wasm32-unknown-unknown Rust target
 #   - worker-build and wasm-bindgen-cli, at the versions Cargo.lock pins
+#   - Chromium (Debian's package) for the console's browser test, which playwright-core drives
+#   - the pipeline linters actionlint, hadolint and shellcheck (PyPI, into .tmp/lint-tools)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -38,3 +40,16 @@ if [ "$(wasm-bindgen --version 2>/dev/null || true)" != "wasm-bindgen $want" ]; 
   say "installing wasm-bindgen-cli $want (about 3 minutes, once)"
   cargo install wasm-bindgen-cli --version "$want" >&2
 fi
+
+# The browser the console test (tests/e2e/console.test.mjs) drives through playwright-core, whose
+# own browser download is not used. $CHROMIUM_PATH names another Chromium instead.
+if [ -z "${CHROMIUM_PATH:-}" ] && ! command -v chromium >/dev/null; then
+  say "installing chromium (Debian's package, for the browser tests; about a minute, once)"
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo=sudo
+  $sudo apt-get update -qq >&2
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >&2
+fi
+
+# Workflow, Dockerfile and CI script linters for the pipelines (scripts/lib/lint-tools.sh).
+bash scripts/lib/lint-tools.sh >/dev/null

@@ -17,10 +17,11 @@ pub const HOP_BY_HOP: [&str; 6] = [
     "upgrade",
 ];
 
-/// Request id header, read from the client or generated, sent to the origin and the client.
-pub const REQUEST_ID: &str = "x-request-id";
+/// Request id header, read from the client or generated, sent to the origin and the client
+/// (the name the services share, [`contracts::headers::REQUEST_ID`]).
+pub const REQUEST_ID: &str = contracts::headers::REQUEST_ID;
 /// Response header naming the route table version that served the request.
-pub const ROUTE_VERSION: &str = "x-gateway-route-version";
+pub const ROUTE_VERSION: &str = contracts::headers::ROUTE_VERSION;
 /// The longest client-supplied request id that is passed on as is.
 pub const REQUEST_ID_MAX_LEN: usize = 128;
 

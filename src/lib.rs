@@ -39,7 +39,9 @@
 //!   BENCHMARKS.md for why).
 //!
 //! Beside this crate: `crates/gatewayctl` (check and publish route tables, using this crate's
-//! validation) and `backends/` (sample origins).
+//! validation), `crates/contracts` (what the gateway and the services share: the health report
+//! its probes read, the problem+json body, header names — serde only) and `backends/` (sample
+//! origins).
 
 pub mod access_log;
 pub mod admin;

@@ -10,7 +10,7 @@ use serde::Serialize;
 pub const UPSTREAM_RETRY_AFTER_S: u32 = 30;
 
 /// Media type of error bodies (RFC 9457).
-pub const PROBLEM_JSON: &str = "application/problem+json";
+pub const PROBLEM_JSON: &str = contracts::problem::MEDIA_TYPE;
 
 /// Everything the gateway itself can answer with instead of an origin response.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -207,6 +207,17 @@ impl Answer {
     pub fn with(mut self, name: &str, value: impl Into<String>) -> Self {
         self.headers.push((name.to_owned(), value.into()));
         self
+    }
+
+    /// The body `glue.js` renders for this answer, as the contract shared with the services
+    /// defines it ([`contracts::Problem`]); `None` for an answer without a body.
+    pub fn body(&self) -> Option<contracts::Problem> {
+        let title = self.title?;
+        let mut problem = contracts::Problem::new(self.status, title);
+        problem.detail = self.detail.as_deref().map(str::to_owned);
+        problem.request_id = Some(self.request_id.clone());
+        problem.route_id = self.route_id.clone();
+        Some(problem)
     }
 
     /// The description as JSON, for `glue.js`.

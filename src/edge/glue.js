@@ -101,7 +101,8 @@ function apply(headers, ops) {
 }
 
 /** A response the gateway gives itself: problem+json (or no body, for a preflight), with the
- *  answer's headers and then `ops` (the route's response operations). */
+ *  answer's headers and then `ops` (the route's response operations). The body is the
+ *  `contracts::Problem` that `Answer::body` describes (src/edge/tests.rs checks they agree). */
 export function answer(a, ops) {
   if (typeof a === 'string') a = JSON.parse(a);
   const headers = new Headers();

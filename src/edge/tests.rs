@@ -102,13 +102,20 @@ async fn answers_are_problem_json_with_ids_and_headers() {
         Some("https://a.example")
     );
     assert_eq!(get("vary").as_deref(), Some("Origin"));
-    let body: serde_json::Value = serde_json::from_str(&text(&response).await).unwrap();
+    let body_text = text(&response).await;
+    let body: serde_json::Value = serde_json::from_str(&body_text).unwrap();
     assert_eq!(
         body,
         serde_json::json!({
             "type": "about:blank", "status": 405, "title": "Method Not Allowed",
             "detail": GatewayError::MethodNotAllowed.detail(), "request_id": "req-1",
         })
+    );
+    // The body glue.js renders is the problem the contract shared with the services defines.
+    assert_eq!(
+        contracts::Problem::from_json(&body_text).ok(),
+        answer.body(),
+        "{body_text}"
     );
 
     let unavailable = proxy::answer(&Answer::problem(GatewayError::NoRouteTable, "req-2"));
@@ -237,13 +244,18 @@ async fn admin_refusals_are_problem_json_that_say_why() {
         h.get("content-type").unwrap().as_deref(),
         Some("application/problem+json")
     );
-    let body: serde_json::Value = serde_json::from_str(&text(&response).await).unwrap();
+    let body_text = text(&response).await;
+    let body: serde_json::Value = serde_json::from_str(&body_text).unwrap();
     assert_eq!(
         body,
         serde_json::json!({
             "type": "about:blank", "status": 409, "title": "Conflict",
             "detail": "V1 is already active.", "request_id": "req-9",
         })
+    );
+    assert_eq!(
+        contracts::Problem::from_json(&body_text).ok(),
+        refusal.answer("req-9").body()
     );
 }
 

@@ -120,17 +120,11 @@ pub fn classify(probe: &Probe, degraded_ms: u64) -> Verdict {
     }
 }
 
-/// Whether a health body says the service is degraded: JSON `{"status": "degraded"}` (or
-/// `"warn"`, as in the IETF health check draft) or the bare word.
+/// Whether a health body says the service is degraded: a [`contracts::HealthReport`] with
+/// `"status": "degraded"`, or any JSON `{"status": "degraded"}` (or `"warn"`, as in the IETF
+/// health check draft), or the bare word — read by the same code the backends write it with.
 pub fn body_reports_degraded(body: &str) -> bool {
-    let said = match serde_json::from_str::<serde_json::Value>(body) {
-        Ok(v) => v
-            .get("status")
-            .and_then(|s| s.as_str())
-            .map(str::to_ascii_lowercase),
-        Err(_) => Some(body.trim().to_ascii_lowercase()),
-    };
-    matches!(said.as_deref(), Some("degraded" | "warn"))
+    contracts::HealthReport::reported_status(body) == Some(contracts::HealthStatus::Degraded)
 }
 
 /// The overall status: unhealthy if every origin is, healthy if every origin is, else degraded.

@@ -16,7 +16,7 @@ use crate::context::HeaderOp;
 use crate::problem::GatewayError;
 
 /// Default header the consumer's name reaches the origin in.
-pub const CONSUMER_HEADER: &str = "x-gateway-consumer";
+pub const CONSUMER_HEADER: &str = contracts::headers::CONSUMER;
 /// The largest clock leeway, in seconds.
 pub const MAX_LEEWAY_S: u64 = 300;
 

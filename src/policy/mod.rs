@@ -315,10 +315,10 @@ pub fn is_header_name(name: &str) -> bool {
 /// Headers the gateway owns or a proxy must not touch: no policy may set or remove them.
 pub const PROTECTED_HEADERS: &[&str] = &[
     "host",
-    "x-request-id",
-    "x-gateway-route-version",
-    "cf-access-client-id",
-    "cf-access-client-secret",
+    contracts::headers::REQUEST_ID,
+    contracts::headers::ROUTE_VERSION,
+    contracts::headers::ACCESS_CLIENT_ID,
+    contracts::headers::ACCESS_CLIENT_SECRET,
     "cf-connecting-ip",
     "content-length",
 ];

@@ -60,6 +60,11 @@ pub struct UpstreamSource {
     pub all_unhealthy: AllUnhealthy,
     /// Where the upstream lives in each environment (`[upstreams.users.env.local]`).
     pub env: BTreeMap<String, EnvTarget>,
+    /// The service's OpenAPI document, a path relative to `routes.toml`: `gatewayctl check`
+    /// verifies that every route on this upstream reaches an operation it defines. Checked
+    /// before publishing only; it is not part of the route document.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contract: Option<String>,
 }
 
 /// Where an upstream lives in one environment.

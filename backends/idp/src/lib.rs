@@ -14,6 +14,9 @@
 //! - `GET /_test/jwks/stats` answers `{"fetches": N}`, the key-set requests since start (or
 //!   `DELETE`, which resets it);
 //! - plus the kit's `/healthz` and test hooks (`/_test/stats` counts each path too).
+//!
+//! Its OpenAPI document ([`openapi`]) is generated from the handlers' annotations, which also
+//! register their routes, and committed at `backends/idp/openapi.json`.
 
 mod keys;
 mod token;
@@ -27,12 +30,14 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use axum::{Json, Router};
-use backend_kit::problem;
+use backend_kit::{problem, Service};
+use contracts::Problem;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+use utoipa::OpenApi as _;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub use keys::{b64, Alg, KeyRing, Material, RSA_BITS};
 pub use token::{
@@ -41,6 +46,8 @@ pub use token::{
 
 /// The service name, in logs and echoes.
 pub const SERVICE: &str = "idp";
+/// The service and the API version it reports (this crate's version).
+pub const API: Service = Service::new(SERVICE, env!("CARGO_PKG_VERSION"));
 /// Port when `PORT` is unset.
 pub const DEFAULT_PORT: u16 = 9103;
 
@@ -63,7 +70,7 @@ impl Config {
 }
 
 /// How the key-set endpoints behave (`PUT /_test/jwks`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum JwksMode {
     /// Serve the key set.
@@ -75,7 +82,7 @@ pub enum JwksMode {
 }
 
 /// The key-set fault switch's setting.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct JwksSetting {
     /// The mode.
@@ -90,10 +97,46 @@ fn default_slow() -> u64 {
 }
 
 /// The body of `POST /_test/rotate`.
-#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct RotateRequest {
+pub struct RotateRequest {
+    /// Keep publishing the previous keys (default true).
     keep_old: Option<bool>,
+}
+
+/// A JSON Web Key Set.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct KeySet {
+    /// Public JWKs (RSA: `n`, `e`; EC P-256: `crv`, `x`, `y`), newest generation first.
+    #[schema(value_type = Vec<Object>)]
+    pub keys: Vec<serde_json::Value>,
+}
+
+/// An issued token.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct IssuedToken {
+    /// The compact JWS.
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    /// Seconds until it expires.
+    pub expires_in: i64,
+}
+
+/// What `POST /_test/rotate` answers.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Rotated {
+    /// The new signing keys' ids.
+    pub kids: Vec<String>,
+    /// Every key id the key sets now publish.
+    pub published: Vec<String>,
+}
+
+/// Key-set requests since start (or the last reset).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct JwksStats {
+    /// How many.
+    pub fetches: u64,
 }
 
 /// The provider's state.
@@ -123,20 +166,56 @@ pub fn app_with(config: Config) -> Router {
         }),
         fetches: AtomicU64::new(0),
     });
-    let routes = Router::new()
-        .route("/.well-known/jwks.json", get(key_set))
-        .route("/cdn-cgi/access/certs", get(key_set))
-        .route("/token", get(token_from_query).post(token_from_body))
-        .route("/_test/rotate", post(rotate))
-        .route("/_test/jwks", get(jwks_setting).put(set_jwks))
-        .route(
-            "/_test/jwks/stats",
-            get(jwks_stats).delete(reset_jwks_stats),
-        )
-        .with_state(idp);
-    backend_kit::app(SERVICE, routes)
+    let (routes, _) = routes().split_for_parts();
+    backend_kit::app(API, routes.with_state(idp))
 }
 
+#[derive(utoipa::OpenApi)]
+#[openapi(tags(
+    (name = "keys", description = "Public keys of the signing keys"),
+    (name = "tokens", description = "Signed JWTs"),
+))]
+struct Api;
+
+/// The service's own routes with their OpenAPI operations.
+fn routes() -> OpenApiRouter<Shared> {
+    OpenApiRouter::with_openapi(Api::openapi())
+        .routes(routes!(key_set))
+        .routes(routes!(access_certs))
+        .routes(routes!(token_from_query, token_from_body))
+        .routes(routes!(rotate))
+        .routes(routes!(jwks_setting, set_jwks))
+        .routes(routes!(jwks_stats, reset_jwks_stats))
+}
+
+/// The service's OpenAPI document, the kit's operations included.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let (_, own) = routes().split_for_parts();
+    backend_kit::openapi::document(
+        API,
+        "Sample identity provider: signs RS256/ES256 JWTs and publishes their public keys.",
+        own,
+    )
+}
+
+/// The key set, where Cloudflare Access publishes its keys.
+#[utoipa::path(get, path = "/cdn-cgi/access/certs", tag = "keys",
+    responses(
+        (status = 200, description = "The key set", body = KeySet),
+        (status = 500, description = "Failure injected by PUT /_test/jwks", body = Problem,
+            content_type = "application/problem+json"),
+    ))]
+async fn access_certs(state: State<Shared>) -> Response {
+    key_set(state).await
+}
+
+/// The key set.
+#[utoipa::path(get, path = "/.well-known/jwks.json", tag = "keys",
+    responses(
+        (status = 200, description = "The key set", body = KeySet),
+        (status = 500, description = "Failure injected by PUT /_test/jwks", body = Problem,
+            content_type = "application/problem+json"),
+    ))]
 async fn key_set(State(idp): State<Shared>) -> Response {
     idp.fetches.fetch_add(1, Ordering::SeqCst);
     let setting = *idp.jwks.read().expect("jwks lock");
@@ -150,9 +229,21 @@ async fn key_set(State(idp): State<Shared>) -> Response {
             )
         }
     }
-    Json(idp.keys.read().expect("keys lock").jwks()).into_response()
+    let keys = idp.keys.read().expect("keys lock").jwks()["keys"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    Json(KeySet { keys }).into_response()
 }
 
+/// Issues a token as the body asks (every field optional; an empty body reads as `{}`).
+#[utoipa::path(post, path = "/token", tag = "tokens",
+    request_body(content = TokenRequest, description = "What to put in the token"),
+    responses(
+        (status = 200, description = "The token", body = IssuedToken),
+        (status = 400, description = "A body that does not parse, or an unknown `alg`", body = Problem,
+            content_type = "application/problem+json"),
+    ))]
 async fn token_from_body(State(idp): State<Shared>, body: Bytes) -> Response {
     match parse_body::<TokenRequest>(&body) {
         Ok(request) => issue(&idp, request),
@@ -160,6 +251,14 @@ async fn token_from_body(State(idp): State<Shared>, body: Bytes) -> Response {
     }
 }
 
+/// Issues a token as the query asks.
+#[utoipa::path(get, path = "/token", tag = "tokens",
+    params(TokenQuery),
+    responses(
+        (status = 200, description = "The token", body = IssuedToken),
+        (status = 400, description = "A query that does not parse, or an unknown `alg`", body = Problem,
+            content_type = "application/problem+json"),
+    ))]
 async fn token_from_query(
     State(idp): State<Shared>,
     query: Result<Query<TokenQuery>, QueryRejection>,
@@ -177,14 +276,25 @@ fn issue(idp: &Idp, request: TokenRequest) -> Response {
     };
     let signer = idp.keys.read().expect("keys lock").current();
     let token = signer.sign(plan.alg, plan.kid.as_deref(), &plan.payload);
-    Json(json!({
-        "access_token": token,
-        "token_type": "Bearer",
-        "expires_in": plan.expires_in,
-    }))
+    Json(IssuedToken {
+        access_token: token,
+        token_type: "Bearer",
+        expires_in: plan.expires_in,
+    })
     .into_response()
 }
 
+/// New signing keys.
+#[utoipa::path(post, path = "/_test/rotate", tag = "test hooks",
+    request_body(content = RotateRequest, description = "Optional; an empty body reads as `{}`"),
+    responses(
+        (status = 200, description = "The new keys", body = Rotated),
+        (status = 400, description = "A body that does not parse", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 500, description = "Key generation failed", body = Problem,
+            content_type = "application/problem+json"),
+    ),
+    extensions(("x-internal" = json!(true))))]
 async fn rotate(State(idp): State<Shared>, body: Bytes) -> Response {
     let request = match parse_body::<RotateRequest>(&body) {
         Ok(request) => request,
@@ -195,17 +305,30 @@ async fn rotate(State(idp): State<Shared>, body: Bytes) -> Response {
     };
     let mut ring = idp.keys.write().expect("keys lock");
     let generation = ring.rotate(material, request.keep_old.unwrap_or(true));
-    Json(json!({
-        "kids": [generation.kid(Alg::Rs256), generation.kid(Alg::Es256)],
-        "published": ring.kids(),
-    }))
+    Json(Rotated {
+        kids: vec![generation.kid(Alg::Rs256), generation.kid(Alg::Es256)],
+        published: ring.kids(),
+    })
     .into_response()
 }
 
+/// How the key-set endpoints behave.
+#[utoipa::path(get, path = "/_test/jwks", tag = "test hooks",
+    responses((status = 200, body = JwksSetting)),
+    extensions(("x-internal" = json!(true))))]
 async fn jwks_setting(State(idp): State<Shared>) -> Json<JwksSetting> {
     Json(*idp.jwks.read().expect("jwks lock"))
 }
 
+/// Makes the key-set endpoints answer normally, 500, or slowly.
+#[utoipa::path(put, path = "/_test/jwks", tag = "test hooks",
+    request_body = JwksSetting,
+    responses(
+        (status = 200, description = "The new setting", body = JwksSetting),
+        (status = 400, description = "A body that does not parse", body = Problem,
+            content_type = "application/problem+json"),
+    ),
+    extensions(("x-internal" = json!(true))))]
 async fn set_jwks(State(idp): State<Shared>, body: Bytes) -> Response {
     match parse_body::<JwksSetting>(&body) {
         Ok(setting) => {
@@ -216,10 +339,20 @@ async fn set_jwks(State(idp): State<Shared>, body: Bytes) -> Response {
     }
 }
 
-async fn jwks_stats(State(idp): State<Shared>) -> Json<serde_json::Value> {
-    Json(json!({"fetches": idp.fetches.load(Ordering::SeqCst)}))
+/// Key-set requests since start.
+#[utoipa::path(get, path = "/_test/jwks/stats", tag = "test hooks",
+    responses((status = 200, body = JwksStats)),
+    extensions(("x-internal" = json!(true))))]
+async fn jwks_stats(State(idp): State<Shared>) -> Json<JwksStats> {
+    Json(JwksStats {
+        fetches: idp.fetches.load(Ordering::SeqCst),
+    })
 }
 
+/// Resets the key-set request count.
+#[utoipa::path(delete, path = "/_test/jwks/stats", tag = "test hooks",
+    responses((status = 204, description = "Reset")),
+    extensions(("x-internal" = json!(true))))]
 async fn reset_jwks_stats(State(idp): State<Shared>) -> StatusCode {
     idp.fetches.store(0, Ordering::SeqCst);
     StatusCode::NO_CONTENT

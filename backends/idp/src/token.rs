@@ -13,7 +13,7 @@ pub const DEFAULT_AUD: &str = "edge-gateway";
 pub const DEFAULT_TTL_S: i64 = 3600;
 
 /// The `aud` claim: one audience or several.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum Audience {
     /// `"aud": "x"`.
@@ -23,7 +23,7 @@ pub enum Audience {
 }
 
 /// The body of `POST /token`; every field is optional.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TokenRequest {
     /// `sub` (default `dev-user`).
@@ -43,13 +43,15 @@ pub struct TokenRequest {
     /// Explicit `iat`, unix seconds (default now).
     pub iat: Option<i64>,
     /// Extra claims merged over the standard ones; a `null` removes that claim.
+    #[schema(value_type = Option<Object>)]
     pub claims: Option<Map<String, Value>>,
     /// `kid` to put in the header instead of the signing key's own.
     pub kid: Option<String>,
 }
 
 /// The query of `GET /token`: the same fields but `claims`, with `aud` comma-separated.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct TokenQuery {
     /// See [`TokenRequest::sub`].
     pub sub: Option<String>,

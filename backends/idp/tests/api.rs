@@ -421,7 +421,7 @@ async fn kit_hooks_are_served() {
         (
             "/healthz",
             StatusCode::OK,
-            json!({"status": "ok", "service": "idp"}),
+            json!({"status": "healthy", "service": "idp", "version": idp::API.version}),
         ),
         (
             "/_test/status/418",

@@ -1,6 +1,7 @@
-//! `/healthz` and the switch that drives it: `PUT /_test/health {"mode": …, "slow_ms": …}`
-//! or `HEALTH_MODE` at start. Modes: `healthy`, `slow` (answers after `slow_ms`), `degraded`
-//! (200 with `"status": "degraded"`), `unhealthy` (503).
+//! `/healthz` — a [`contracts::HealthReport`], the type the gateway's probes read — and the
+//! switch that drives it: `PUT /_test/health {"mode": …, "slow_ms": …}` or `HEALTH_MODE` at
+//! start. Modes: `healthy`, `slow` (answers after `slow_ms`), `degraded` (200 with
+//! `"status": "degraded"`), `unhealthy` (503).
 
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -10,14 +11,18 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use contracts::{HealthReport, HealthStatus};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use crate::Service;
+
 /// How `/healthz` behaves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = HealthMode)]
 pub enum Mode {
-    /// 200, `{"status": "ok"}`.
+    /// 200, `{"status": "healthy"}`.
     Healthy,
     /// 200 after `slow_ms`.
     Slow,
@@ -28,7 +33,8 @@ pub enum Mode {
 }
 
 /// The switch's setting.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = HealthSetting)]
 pub struct Setting {
     /// The mode.
     pub mode: Mode,
@@ -58,33 +64,84 @@ impl Setting {
 
 type Switch = Arc<RwLock<Setting>>;
 
-pub fn routes(service: &'static str) -> Router {
+#[derive(Clone)]
+pub(crate) struct Health {
+    service: Service,
+    switch: Switch,
+}
+
+pub fn routes(service: Service) -> Router {
     let switch: Switch = Arc::new(RwLock::new(Setting::from_env()));
     Router::new()
-        .route("/healthz", get(move |s| healthz(service, s)))
+        .route("/healthz", get(healthz))
         .route("/_test/health", get(current).put(set))
-        .with_state(switch)
+        .with_state(Health { service, switch })
 }
 
-async fn healthz(service: &'static str, State(switch): State<Switch>) -> Response {
-    let setting = *switch.read().expect("health lock");
-    let (status, word) = match setting.mode {
-        Mode::Healthy => (StatusCode::OK, "ok"),
+/// The service's health: healthy, degraded or unhealthy (503), its name and API version.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "health",
+    responses(
+        (status = 200, description = "Healthy or degraded", body = HealthReport),
+        (status = 503, description = "Unhealthy", body = HealthReport),
+    ),
+    extensions(("x-internal" = json!(true))),
+)]
+pub(crate) async fn healthz(State(health): State<Health>) -> Response {
+    let setting = *health.switch.read().expect("health lock");
+    let status = match setting.mode {
+        Mode::Healthy => HealthStatus::Healthy,
         Mode::Slow => {
             tokio::time::sleep(Duration::from_millis(setting.slow_ms)).await;
-            (StatusCode::OK, "ok")
+            HealthStatus::Healthy
         }
-        Mode::Degraded => (StatusCode::OK, "degraded"),
-        Mode::Unhealthy => (StatusCode::SERVICE_UNAVAILABLE, "unhealthy"),
+        Mode::Degraded => HealthStatus::Degraded,
+        Mode::Unhealthy => HealthStatus::Unhealthy,
     };
-    (status, Json(json!({"status": word, "service": service}))).into_response()
+    let mut report = HealthReport::new(status);
+    report.service = Some(health.service.name.to_owned());
+    report.version = Some(health.service.api_version());
+    if status != HealthStatus::Healthy {
+        report.detail = Some(format!(
+            "mode `{}` set by the test switch",
+            mode_word(setting.mode)
+        ));
+    }
+    let code = StatusCode::from_u16(status.http_status()).expect("a valid status");
+    (code, Json(report)).into_response()
 }
 
-async fn current(State(switch): State<Switch>) -> Json<Setting> {
-    Json(*switch.read().expect("health lock"))
+fn mode_word(mode: Mode) -> String {
+    json!(mode).as_str().unwrap_or_default().to_owned()
 }
 
-async fn set(State(switch): State<Switch>, Json(setting): Json<Setting>) -> Json<Setting> {
-    *switch.write().expect("health lock") = setting;
+/// The test switch's setting.
+#[utoipa::path(
+    get,
+    path = "/_test/health",
+    tag = "test hooks",
+    responses((status = 200, body = Setting)),
+    extensions(("x-internal" = json!(true))),
+)]
+pub(crate) async fn current(State(health): State<Health>) -> Json<Setting> {
+    Json(*health.switch.read().expect("health lock"))
+}
+
+/// Sets how `/healthz` answers.
+#[utoipa::path(
+    put,
+    path = "/_test/health",
+    tag = "test hooks",
+    request_body = Setting,
+    responses((status = 200, description = "The new setting", body = Setting)),
+    extensions(("x-internal" = json!(true))),
+)]
+pub(crate) async fn set(
+    State(health): State<Health>,
+    Json(setting): Json<Setting>,
+) -> Json<Setting> {
+    *health.switch.write().expect("health lock") = setting;
     Json(setting)
 }

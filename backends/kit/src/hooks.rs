@@ -4,39 +4,80 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::body::Body;
+use axum::extract::State;
 use axum::extract::{Path, Query, Request};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 use axum::{Json, Router};
 use futures_util::StreamExt;
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::Stats;
 
 const CHUNK: usize = 64 * 1024;
 
+#[derive(Clone)]
+pub(crate) struct Hooks {
+    service: &'static str,
+    stats: Arc<Stats>,
+}
+
 pub fn routes(service: &'static str, stats: Arc<Stats>) -> Router {
-    let reset = stats.clone();
     Router::new()
-        .route("/echo", any(move |r| echo(service, r)))
-        .route("/echo/{*rest}", any(move |r| echo(service, r)))
+        .route("/echo", any(echo_root))
+        .route("/echo/{*rest}", any(echo))
         .route("/_test/download", get(download))
         .route("/_test/status/{code}", get(status))
         .route("/_test/hop", get(hop))
-        .route(
-            "/_test/stats",
-            get(move || async move { Json(stats.snapshot(service)) }).delete(move || async move {
-                reset.reset();
-                StatusCode::NO_CONTENT
-            }),
-        )
+        .route("/_test/stats", get(stats_snapshot).delete(stats_reset))
+        .with_state(Hooks { service, stats })
 }
 
-/// Echoes what arrived; the body is hashed chunk by chunk as it streams in.
-async fn echo(service: &'static str, request: Request) -> Response {
+/// What the echo hooks answer: the request as it arrived.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct Echo {
+    /// The service that answered.
+    service: &'static str,
+    /// The request method.
+    method: String,
+    /// The raw path, still percent-encoded.
+    path: String,
+    /// The raw query string, if any.
+    query: Option<String>,
+    /// Every header (repeated ones joined with `, `).
+    headers: BTreeMap<String, String>,
+    /// The body's length.
+    body_bytes: u64,
+    /// The body's SHA-256, hex.
+    body_sha256: String,
+}
+
+/// Echoes a request to `/echo`.
+#[utoipa::path(
+    method(get, head, post, put, patch, delete, options),
+    path = "/echo",
+    tag = "test hooks",
+    responses((status = 200, description = "The request as it arrived", body = Echo)),
+    extensions(("x-internal" = json!(true))),
+)]
+pub(crate) async fn echo_root(state: State<Hooks>, request: Request) -> Response {
+    echo(state, request).await
+}
+
+/// Echoes a request to `/echo/…` (any depth: `rest` spans segments).
+#[utoipa::path(
+    method(get, head, post, put, patch, delete, options),
+    path = "/echo/{rest}",
+    tag = "test hooks",
+    params(("rest" = String, Path, description = "Anything, slashes included",
+        extensions(("x-catch-all" = json!(true))))),
+    responses((status = 200, description = "The request as it arrived", body = Echo)),
+    extensions(("x-internal" = json!(true))),
+)]
+pub(crate) async fn echo(State(hooks): State<Hooks>, request: Request) -> Response {
+    let service = hooks.service;
     let (parts, body) = request.into_parts();
     let mut headers: BTreeMap<String, String> = BTreeMap::new();
     for (name, value) in &parts.headers {
@@ -64,25 +105,35 @@ async fn echo(service: &'static str, request: Request) -> Response {
             }
         }
     }
-    Json(json!({
-        "service": service,
-        "method": parts.method.as_str(),
-        "path": parts.uri.path(),
-        "query": parts.uri.query(),
-        "headers": headers,
-        "body_bytes": bytes,
-        "body_sha256": hex(&hasher.finalize()),
-    }))
+    Json(Echo {
+        service,
+        method: parts.method.as_str().to_owned(),
+        path: parts.uri.path().to_owned(),
+        query: parts.uri.query().map(str::to_owned),
+        headers,
+        body_bytes: bytes,
+        body_sha256: hex(&hasher.finalize()),
+    })
     .into_response()
 }
 
 #[derive(Deserialize)]
-struct DownloadParams {
+pub(crate) struct DownloadParams {
     bytes: u64,
 }
 
 /// Streams `bytes` bytes of [`pattern_byte`] with their SHA-256 in `x-body-sha256`.
-async fn download(Query(p): Query<DownloadParams>) -> Response {
+#[utoipa::path(
+    get,
+    path = "/_test/download",
+    tag = "test hooks",
+    params(("bytes" = u64, Query, description = "How many bytes to stream")),
+    responses((status = 200, description = "`bytes` deterministic bytes",
+        content_type = "application/octet-stream", body = Vec<u8>,
+        headers(("x-body-sha256" = String, description = "Their SHA-256, hex")))),
+    extensions(("x-internal" = json!(true))),
+)]
+pub(crate) async fn download(Query(p): Query<DownloadParams>) -> Response {
     let total = p.bytes;
     let stream = futures_util::stream::unfold(0u64, move |offset| async move {
         (offset < total).then(|| {
@@ -108,15 +159,39 @@ async fn download(Query(p): Query<DownloadParams>) -> Response {
     response
 }
 
-async fn status(Path(code): Path<u16>) -> Response {
+/// What `/_test/status/{code}` answers.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct StatusEcho {
+    /// The status asked for.
+    status: u16,
+}
+
+/// Answers with the status asked for.
+#[utoipa::path(
+    get,
+    path = "/_test/status/{code}",
+    tag = "test hooks",
+    params(("code" = u16, Path, description = "An HTTP status, 100-999")),
+    responses((status = "default", description = "Status `code`", body = StatusEcho)),
+    extensions(("x-internal" = json!(true))),
+)]
+pub(crate) async fn status(Path(code): Path<u16>) -> Response {
     match StatusCode::from_u16(code) {
-        Ok(status) => (status, Json(json!({"status": code}))).into_response(),
+        Ok(status) => (status, Json(StatusEcho { status: code })).into_response(),
         Err(_) => (StatusCode::BAD_REQUEST, "not a status code").into_response(),
     }
 }
 
 /// A response carrying hop-by-hop headers (and one named by `Connection`).
-async fn hop() -> (HeaderMap, &'static str) {
+#[utoipa::path(
+    get,
+    path = "/_test/hop",
+    tag = "test hooks",
+    responses((status = 200, description = "Hop-by-hop headers a proxy must drop",
+        content_type = "text/plain", body = String)),
+    extensions(("x-internal" = json!(true))),
+)]
+pub(crate) async fn hop() -> (HeaderMap, &'static str) {
     let mut headers = HeaderMap::new();
     headers.insert("connection", HeaderValue::from_static("x-hop-secret"));
     headers.insert("x-hop-secret", HeaderValue::from_static("1"));
@@ -124,6 +199,31 @@ async fn hop() -> (HeaderMap, &'static str) {
     headers.insert("proxy-authenticate", HeaderValue::from_static("Basic"));
     headers.insert("x-end-to-end", HeaderValue::from_static("kept"));
     (headers, "hop")
+}
+
+/// The request counters.
+#[utoipa::path(
+    get,
+    path = "/_test/stats",
+    tag = "test hooks",
+    responses((status = 200, body = crate::stats::Snapshot)),
+    extensions(("x-internal" = json!(true))),
+)]
+pub(crate) async fn stats_snapshot(State(hooks): State<Hooks>) -> Json<crate::stats::Snapshot> {
+    Json(hooks.stats.snapshot(hooks.service))
+}
+
+/// Zeroes the request counters.
+#[utoipa::path(
+    delete,
+    path = "/_test/stats",
+    tag = "test hooks",
+    responses((status = 204, description = "Reset")),
+    extensions(("x-internal" = json!(true))),
+)]
+pub(crate) async fn stats_reset(State(hooks): State<Hooks>) -> StatusCode {
+    hooks.stats.reset();
+    StatusCode::NO_CONTENT
 }
 
 /// Byte `i` of every test download: a pattern with no short period.

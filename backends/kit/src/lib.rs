@@ -1,6 +1,8 @@
-//! What every sample backend shares: `/healthz`, test hooks, JSON access logs, `PORT` from the
-//! environment and graceful shutdown. Every response names the service that answered it in
-//! `x-served-by-service` (so a test can tell which of two origins behind one route served it).
+//! What every sample backend shares: `/healthz` (a [`contracts::HealthReport`]), test hooks,
+//! JSON access logs, `PORT` from the environment, graceful shutdown, and the service's OpenAPI
+//! document ([`openapi`]). Every response names the service that answered it in
+//! `x-served-by-service` (so a test can tell which of two origins behind one route served it)
+//! and its API version in `x-api-version`.
 //!
 //! Test hooks (used by the gateway's end-to-end tests to prove forwarding, timeouts and
 //! single attempts):
@@ -16,6 +18,7 @@
 
 mod health;
 mod hooks;
+pub mod openapi;
 mod stats;
 mod store;
 #[cfg(feature = "testing")]
@@ -31,24 +34,57 @@ use serde_json::json;
 
 pub use health::{Mode, Setting};
 pub use hooks::{pattern_byte, pattern_sha256};
-pub use stats::Stats;
+pub use stats::{Snapshot, Stats};
 pub use store::{not_found, problem, Store};
 
 /// The response header naming the service that answered.
-pub const SERVED_BY: &str = "x-served-by-service";
+pub const SERVED_BY: &str = contracts::headers::SERVED_BY;
+/// The response header carrying the answering service's API version.
+pub const API_VERSION: &str = contracts::headers::API_VERSION;
 
-/// Adds health, test hooks, the logging/delay/counting layer and the [`SERVED_BY`] header to
-/// a service's own routes.
-pub fn app(service: &'static str, routes: Router) -> Router {
+/// A sample service: its name and the API version it reports (its crate's version,
+/// `env!("CARGO_PKG_VERSION")`, which is also its OpenAPI document's `info.version`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Service {
+    /// Name: logs, `/healthz`, echoes and [`SERVED_BY`].
+    pub name: &'static str,
+    /// API version, `MAJOR.MINOR.PATCH`.
+    pub version: &'static str,
+}
+
+impl Service {
+    /// The service `name` at API `version`.
+    pub const fn new(name: &'static str, version: &'static str) -> Self {
+        Self { name, version }
+    }
+
+    /// The API version, parsed.
+    ///
+    /// # Panics
+    /// If `version` is not `MAJOR.MINOR.PATCH` (a crate version always is, unless it has a
+    /// pre-release part).
+    pub fn api_version(&self) -> contracts::ApiVersion {
+        contracts::ApiVersion::parse(self.version).expect("a service version is MAJOR.MINOR.PATCH")
+    }
+}
+
+/// Adds health, test hooks, the logging/delay/counting layer and the [`SERVED_BY`] and
+/// [`API_VERSION`] headers to a service's own routes.
+pub fn app(service: Service, routes: Router) -> Router {
     let stats = Arc::new(Stats::default());
     let routes = routes
         .merge(health::routes(service))
-        .merge(hooks::routes(service, stats.clone()))
+        .merge(hooks::routes(service.name, stats.clone()))
         .layer(axum::middleware::from_fn_with_state(
-            (service, stats),
+            (service.name, stats),
             stats::observe,
         ));
-    with_response_header(routes, SERVED_BY, HeaderValue::from_static(service))
+    let routes = with_response_header(
+        routes,
+        API_VERSION,
+        HeaderValue::from_static(service.version),
+    );
+    with_response_header(routes, SERVED_BY, HeaderValue::from_static(service.name))
 }
 
 /// `routes` with header `name: value` set on every response.

@@ -18,15 +18,29 @@ pub struct Stats {
     by_path: Mutex<BTreeMap<String, u64>>,
 }
 
+/// The counters as `GET /_test/stats` answers them.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[schema(as = RequestStats)]
+pub struct Snapshot {
+    /// The service counting.
+    pub service: String,
+    /// Requests seen.
+    pub total: u64,
+    /// Requests whose client went away before the response.
+    pub cancelled: u64,
+    /// Requests per path.
+    pub paths: BTreeMap<String, u64>,
+}
+
 impl Stats {
-    /// The counters as JSON.
-    pub fn snapshot(&self, service: &str) -> serde_json::Value {
-        json!({
-            "service": service,
-            "total": self.total.load(Ordering::SeqCst),
-            "cancelled": self.cancelled.load(Ordering::SeqCst),
-            "paths": *self.by_path.lock().expect("stats lock"),
-        })
+    /// The counters.
+    pub fn snapshot(&self, service: &str) -> Snapshot {
+        Snapshot {
+            service: service.to_owned(),
+            total: self.total.load(Ordering::SeqCst),
+            cancelled: self.cancelled.load(Ordering::SeqCst),
+            paths: self.by_path.lock().expect("stats lock").clone(),
+        }
     }
 
     /// Zeroes every counter.

@@ -6,7 +6,6 @@ use std::sync::RwLock;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::json;
 
 /// Records of one kind, by id.
 #[derive(Debug)]
@@ -59,17 +58,17 @@ pub fn not_found(kind: &str, id: &str) -> Response {
     )
 }
 
-/// A problem+json response with `status` and `detail`.
+/// A problem+json response with `status` and `detail`: a [`contracts::Problem`], the body
+/// the gateway answers its own errors with.
 pub fn problem(status: StatusCode, detail: &str) -> Response {
-    let body = json!({
-        "type": "about:blank",
-        "status": status.as_u16(),
-        "title": status.canonical_reason().unwrap_or("Error"),
-        "detail": detail,
-    });
+    let body = contracts::Problem::new(
+        status.as_u16(),
+        status.canonical_reason().unwrap_or("Error"),
+    )
+    .with_detail(detail);
     (
         status,
-        [("content-type", "application/problem+json")],
+        [("content-type", contracts::problem::MEDIA_TYPE)],
         Json(body),
     )
         .into_response()

@@ -8,7 +8,7 @@ use serde_json::Value;
 use tower::ServiceExt;
 
 fn app() -> Router {
-    backend_kit::app("kit", Router::new())
+    backend_kit::app(backend_kit::Service::new("kit", "1.2.3"), Router::new())
 }
 
 async fn call(
@@ -44,10 +44,11 @@ async fn health_echo_status_and_stats() {
         (status, json(&body)),
         (
             StatusCode::OK,
-            serde_json::json!({"status": "ok", "service": "kit"})
+            serde_json::json!({"status": "healthy", "service": "kit", "version": "1.2.3"})
         )
     );
     assert_eq!(headers[backend_kit::SERVED_BY], "kit");
+    assert_eq!(headers[backend_kit::API_VERSION], "1.2.3");
 
     let (status, _, body) = call(
         &app,
@@ -148,17 +149,20 @@ async fn the_health_switch_drives_every_state() {
     for (mode, status, word) in [
         ("degraded", StatusCode::OK, "degraded"),
         ("unhealthy", StatusCode::SERVICE_UNAVAILABLE, "unhealthy"),
-        ("slow", StatusCode::OK, "ok"),
-        ("healthy", StatusCode::OK, "ok"),
+        ("slow", StatusCode::OK, "healthy"),
+        ("healthy", StatusCode::OK, "healthy"),
     ] {
         let response = app.clone().oneshot(json_put(set(mode))).await.unwrap();
         assert_eq!(response.status(), StatusCode::OK, "{mode}");
         let started = std::time::Instant::now();
         let (got, _, body) = call(&app, "GET", "/healthz", Body::empty()).await;
+        let report = contracts::HealthReport::from_json(std::str::from_utf8(&body).unwrap())
+            .expect("/healthz answers a contracts::HealthReport");
+        assert_eq!((got, report.status.as_str()), (status, word), "{mode}");
         assert_eq!(
-            (got, json(&body)["status"].as_str().unwrap()),
-            (status, word),
-            "{mode}"
+            contracts::HealthReport::reported_status(std::str::from_utf8(&body).unwrap()),
+            Some(report.status),
+            "{mode}: the gateway's probes read it the same way"
         );
         assert_eq!(
             started.elapsed() >= std::time::Duration::from_millis(120),

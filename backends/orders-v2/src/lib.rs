@@ -13,6 +13,7 @@ pub const DEFAULT_PORT: u16 = 9104;
 /// Revision 2 of the orders API.
 pub const REVISION: Revision = Revision {
     service: SERVICE,
+    version: env!("CARGO_PKG_VERSION"),
     default_port: DEFAULT_PORT,
     api: 2,
     currency: Some("EUR"),
@@ -21,4 +22,9 @@ pub const REVISION: Revision = Revision {
 /// The whole service, with the kit's health and test hooks.
 pub fn app() -> Router {
     orders::app_for(REVISION)
+}
+
+/// The service's OpenAPI document (committed at `backends/orders-v2/openapi.json`).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    orders::openapi_for(REVISION)
 }

@@ -62,7 +62,10 @@ async fn revision_2_names_itself() {
             "/orders/2",
             json!({"id": 2, "user_id": 2, "item": "compiler", "quantity": 3, "currency": "EUR"}),
         ),
-        ("/healthz", json!({"status": "ok", "service": "orders-v2"})),
+        (
+            "/healthz",
+            json!({"status": "healthy", "service": "orders-v2", "version": orders_v2::REVISION.version}),
+        ),
     ];
     for (uri, want) in cases {
         let (status, headers, got) = exchange(&app, "GET", uri, None).await;

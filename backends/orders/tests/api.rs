@@ -44,7 +44,7 @@ async fn orders_api() {
             "/healthz",
             None,
             StatusCode::OK,
-            json!({"status": "ok", "service": "orders"}),
+            json!({"status": "healthy", "service": "orders", "version": orders::V1.version}),
         ),
     ];
     for (method, uri, body, status, want) in cases {

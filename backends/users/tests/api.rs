@@ -49,7 +49,7 @@ async fn users_api() {
             "/healthz",
             None,
             StatusCode::OK,
-            json!({"status": "ok", "service": "users"}),
+            json!({"status": "healthy", "service": "users", "version": users::API.version}),
         ),
     ];
     for (method, uri, body, status, want) in cases {

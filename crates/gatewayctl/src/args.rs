@@ -15,6 +15,8 @@ pub enum Command {
     Help,
     /// Validate a route file.
     Check,
+    /// Classify the changes between two versions of a service contract.
+    ContractDiff,
     /// Print the compiled document.
     Compile,
     /// Compare a route file with a published version (or another file).
@@ -85,6 +87,8 @@ pub struct Args {
     pub shadow: bool,
     /// `shadow report --since`, in ms (default one hour).
     pub since_ms: u64,
+    /// `contract-diff OLD NEW`.
+    pub contracts: Option<(PathBuf, PathBuf)>,
 }
 
 impl Args {
@@ -93,6 +97,7 @@ impl Args {
         let command = match argv.next().as_deref() {
             None | Some("help" | "--help" | "-h") => Command::Help,
             Some("check") => Command::Check,
+            Some("contract-diff") => Command::ContractDiff,
             Some("compile") => Command::Compile,
             Some("diff") => Command::Diff,
             Some("publish") => Command::Publish,
@@ -144,6 +149,7 @@ impl Args {
             canary: None,
             shadow: false,
             since_ms: 3_600_000,
+            contracts: None,
         };
         let mut flags = CanaryFlags::default();
         let mut since = None;
@@ -202,6 +208,10 @@ impl Args {
             }
             Command::Keys(KeysVerb::Create) => apikey::check_note(&args.note)?,
             Command::Keys(_) | Command::Promote | Command::Abort | Command::Shadow(_) => {}
+            Command::ContractDiff => match (positional.next(), positional.next()) {
+                (Some(old), Some(new)) => args.contracts = Some((old.into(), new.into())),
+                _ => return Err("contract-diff needs two contracts: OLD NEW".into()),
+            },
             _ => {
                 if let Some(file) = positional.next() {
                     args.file = PathBuf::from(file);
@@ -227,7 +237,10 @@ impl Args {
         if args.env.is_none() && args.local {
             args.env = Some("local".into());
         }
-        let needs_env = !matches!(command, Command::Help | Command::Check);
+        let needs_env = !matches!(
+            command,
+            Command::Help | Command::Check | Command::ContractDiff
+        );
         if needs_env && args.env.is_none() {
             return Err("--env is required (or --local for wrangler dev's local state)".into());
         }

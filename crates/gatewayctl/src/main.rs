@@ -8,6 +8,8 @@ mod apikey;
 mod args;
 mod bindings;
 mod canary;
+mod contract;
+mod contract_verbs;
 mod diff;
 mod expiry;
 mod keys;
@@ -36,7 +38,18 @@ USAGE:
                                              also that the rate limit, Durable Object and
                                              service bindings it names are declared in the
                                              --config file (`local` = its top level, ENV =
-                                             [env.ENV]), if that file exists
+                                             [env.ENV]), if that file exists; and, for each
+                                             upstream naming its service's `contract` (an
+                                             OpenAPI document), that every route on it reaches
+                                             an operation the contract defines for each of its
+                                             methods (operations no route exposes are listed
+                                             as info)
+  gatewayctl contract-diff OLD NEW           classify the changes between two versions of a
+                                             contract: breaking (removed operation, new
+                                             required parameter, removed or retyped response
+                                             field, …) or compatible (added optional things);
+                                             fails when a change is breaking and NEW's
+                                             info.version is not a new major version
   gatewayctl compile  [FILE] --env ENV       print the JSON document the worker would read
   gatewayctl diff     [FILE] --env ENV [--against active|VERSION|OTHER.toml] [--requests FILE]
                                              route changes, and which requests would be served
@@ -101,7 +114,8 @@ TARGET (every verb that reads or writes KV/D1):
   --author NAME         recorded as who acted (default: git user.name, then $USER)
 
 Environment: WRANGLER overrides the wrangler command (default node_modules/.bin/wrangler).
-Exit status: 0 done, 1 refused or failed (nothing changed unless it says so), 2 usage.
+Exit status: 0 done, 1 refused or failed (nothing changed unless it says so; for
+contract-diff: a breaking change without a major version bump), 2 usage.
 ";
 
 fn main() -> ExitCode {
@@ -118,6 +132,7 @@ fn main() -> ExitCode {
             Ok(())
         }
         Command::Check => source::check(&args),
+        Command::ContractDiff => contract_verbs::diff(&args),
         Command::Compile => source::compile(&args),
         Command::Diff => diff::diff(&args),
         Command::Publish => publish::publish(&args),

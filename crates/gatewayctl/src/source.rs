@@ -1,5 +1,6 @@
 //! Reading `routes.toml`: parse, compile for an environment, validate with the worker's code
-//! (and, when given wrangler.toml, check the bindings it names), and report every problem as
+//! (and, when given wrangler.toml, check the bindings it names; for `check`, also the routes
+//! against their upstreams' contracts), and report every problem as
 //! `file:line:column: subject: problem [environments]`.
 
 use gateway::table::source::RouteFile;
@@ -14,6 +15,8 @@ use crate::version;
 pub struct Source {
     /// The file name as given.
     pub name: String,
+    /// The file's path.
+    path: std::path::PathBuf,
     /// The parsed file.
     pub file: RouteFile,
     positions: Positions,
@@ -43,6 +46,7 @@ impl Source {
         let positions = Positions::of(&text);
         Ok(Self {
             name,
+            path: path.to_owned(),
             file,
             positions,
             wrangler: None,
@@ -63,8 +67,31 @@ impl Source {
         Ok(self)
     }
 
+    /// The directory the file is in (paths in it are relative to it).
+    pub fn dir(&self) -> std::path::PathBuf {
+        self.path
+            .parent()
+            .map(std::path::Path::to_path_buf)
+            .unwrap_or_default()
+    }
+
+    /// Line and column of a subject.
+    pub fn locate(&self, subject: &Subject) -> (usize, usize) {
+        self.positions.of_subject(subject, false)
+    }
+
     /// Validates for each of `envs`; `Err` lists every problem, located.
     pub fn check(&self, envs: &[String]) -> Result<(), String> {
+        self.check_with(envs, Vec::new())
+    }
+
+    /// [`check`](Self::check), with `more` problems (line, column, message) found in every
+    /// environment.
+    pub fn check_with(
+        &self,
+        envs: &[String],
+        more: Vec<(usize, usize, String)>,
+    ) -> Result<(), String> {
         let mut found: Vec<Located> = Vec::new();
         for env in envs {
             for (line, col, message) in self.problems(env) {
@@ -82,6 +109,12 @@ impl Source {
                 }
             }
         }
+        found.extend(more.into_iter().map(|(line, col, message)| Located {
+            line,
+            col,
+            message,
+            envs: envs.to_vec(),
+        }));
         if found.is_empty() {
             return Ok(());
         }
@@ -169,7 +202,12 @@ pub fn check(args: &Args) -> Result<(), String> {
             source.name
         ));
     }
-    source.check(&envs)?;
+    let contracts = crate::contract_verbs::check(&source);
+    let checked = source.check_with(&envs, contracts.problems);
+    if checked.is_err() {
+        contracts.info.iter().for_each(|line| println!("{line}"));
+        return checked;
+    }
     println!(
         "{}: ok — {} routes, {} upstreams, environments: {}",
         source.name,
@@ -177,6 +215,15 @@ pub fn check(args: &Args) -> Result<(), String> {
         source.file.upstreams.len(),
         envs.join(", ")
     );
+    if contracts.upstreams > 0 {
+        println!(
+            "{}: every route reaches an operation of its upstream's contract ({} contract{})",
+            source.name,
+            contracts.upstreams,
+            if contracts.upstreams == 1 { "" } else { "s" }
+        );
+    }
+    contracts.info.iter().for_each(|line| println!("{line}"));
     Ok(())
 }
 

@@ -25,7 +25,14 @@ fn check_accepts_the_repository_table() {
     );
     assert_eq!(
         stdout,
-        "routes.toml: ok — 7 routes, 3 upstreams, environments: local, production\n"
+        [
+            "routes.toml: ok — 7 routes, 3 upstreams, environments: local, production",
+            "routes.toml: every route reaches an operation of its upstream's contract (3 contracts)",
+            "routes.toml:41:1: info: upstream `orders-v2`: GET /orders in its contract backends/orders-v2/openapi.json is exposed by no route",
+            "routes.toml:41:1: info: upstream `orders-v2`: POST /orders in its contract backends/orders-v2/openapi.json is exposed by no route\n",
+        ]
+        .join("\n"),
+        "the repository's routes reach their services' contracts"
     );
 }
 
@@ -120,7 +127,7 @@ fn check_reports_toml_syntax_and_unknown_fields_with_positions() {
     let dir = std::env::temp_dir().join(format!("gatewayctl-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     for (text, want) in [
-        ("[upstreams.x]\nbogus = 1\n", ":2:1: unknown field `bogus`, expected one of `timeout_ms`, `health_path`, `health_timeout_ms`, `degraded_ms`, `all_unhealthy`, `env`\nnothing was changed\n"),
+        ("[upstreams.x]\nbogus = 1\n", ":2:1: unknown field `bogus`, expected one of `timeout_ms`, `health_path`, `health_timeout_ms`, `degraded_ms`, `all_unhealthy`, `env`, `contract`\nnothing was changed\n"),
         ("[[routes]]\nid = \"a\"\npath = /x\n", ":3:8: invalid string\nexpected `\"`, `'`\nnothing was changed\n"),
     ] {
         let file = dir.join("t.toml");

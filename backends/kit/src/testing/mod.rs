@@ -1,4 +1,10 @@
-//! Calling a backend's service value in tests, without a socket (feature `testing`).
+//! Calling a backend's service value in tests, without a socket (feature `testing`); and
+//! contract tests, which check a running service's real responses against its OpenAPI
+//! document ([`contract`], [`schema`]).
+
+pub mod contract;
+pub mod http;
+pub mod schema;
 
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode};
