@@ -146,7 +146,29 @@ impl Wrangler {
         }
     }
 
+    /// Runs wrangler once; a local KV command that met the local store's database locked by
+    /// the running `wrangler dev` (`SQLITE_BUSY`, which fails before anything is written) is
+    /// tried again, up to [`LOCAL_BUSY_TRIES`] times in all. KV reads and writes are
+    /// idempotent; D1 statements are never retried.
     fn run(&self, args: &[&str], sql: Option<&str>) -> Result<String, String> {
+        let mut tries = 1;
+        loop {
+            match self.run_once(args, sql) {
+                Err(e)
+                    if self.local
+                        && args.first() == Some(&"kv")
+                        && tries < LOCAL_BUSY_TRIES
+                        && (e.contains("SQLITE_BUSY") || e.contains("database is locked")) =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(250 * tries));
+                    tries += 1;
+                }
+                result => return result,
+            }
+        }
+    }
+
+    fn run_once(&self, args: &[&str], sql: Option<&str>) -> Result<String, String> {
         let mut cmd = command();
         cmd.args(args);
         cmd.arg(if self.local { "--local" } else { "--remote" });
@@ -190,6 +212,9 @@ impl Wrangler {
         Err(format!("{what} failed:\n{detail}{hint}"))
     }
 }
+
+/// How often a local KV command is tried when the local store is busy.
+const LOCAL_BUSY_TRIES: u64 = 3;
 
 /// The wrangler command: `$WRANGLER`, else the project's node_modules copy, with the project's
 /// Node (wrangler needs Node ≥ 22) first on PATH.
