@@ -1,20 +1,8 @@
 //! `gatewayctl check` against services' contracts and `gatewayctl contract-diff`, as a user
 //! runs them: exit codes and exact output.
-
-use std::process::Command;
-
-fn gatewayctl(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_gatewayctl"))
-        .args(args)
-        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
-}
+#[path = "support/run.rs"]
+mod run;
+use run::gatewayctl;
 
 #[test]
 fn check_fails_on_routes_that_reach_nothing_with_their_positions() {
